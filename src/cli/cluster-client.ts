@@ -1,0 +1,72 @@
+import type { Client } from '@grpc/grpc-js';
+import { loadConfig, type TriadConfig } from '../config/index.js';
+import { callUnary, createServiceClient, type NodeState } from '../protocol/index.js';
+import { TriadError } from '../shared/index.js';
+import { optionalString, type CliIO, type ParsedValues } from './command.js';
+
+export interface NodeTarget {
+  /** Known from the config or from a peer's view; unknown for a bare --target until it answers. */
+  name?: string;
+  address: string;
+}
+
+export type NodeProbe =
+  | { target: NodeTarget; reachable: true; state: NodeState }
+  | { target: NodeTarget; reachable: false; error: TriadError };
+
+const stateDeadlineMs = 2_000;
+
+export function loadCliConfig(values: ParsedValues, io: CliIO): TriadConfig {
+  const configPath = optionalString(values, 'config');
+  return loadConfig({ env: io.env, cwd: io.cwd, ...(configPath ? { configPath } : {}) });
+}
+
+export function parseTarget(text: string): string {
+  const match = /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65535) {
+    throw new TriadError('USAGE', `--target expects host:port (e.g. 127.0.0.1:50051), received "${text}"`);
+  }
+  return text;
+}
+
+export async function getState(address: string, deadlineMs = stateDeadlineMs): Promise<NodeState> {
+  const client = createServiceClient<Client>('Node', address);
+  try {
+    return await callUnary<Record<string, never>, NodeState>(client, 'GetState', {}, { deadlineMs });
+  } finally {
+    client.close();
+  }
+}
+
+async function probe(target: NodeTarget): Promise<NodeProbe> {
+  try {
+    return { target, reachable: true, state: await getState(target.address) };
+  } catch (err) {
+    const error = err instanceof TriadError ? err : new TriadError('PEER_UNAVAILABLE', String(err));
+    return { target, reachable: false, error };
+  }
+}
+
+/**
+ * Every node of the cluster. Without --target the addresses come from the cluster config; with one, that node is
+ * asked first and its peers' addresses come from its answer, so a client that knows one node reaches them all.
+ */
+export async function probeCluster(values: ParsedValues, io: CliIO): Promise<NodeProbe[]> {
+  const target = optionalString(values, 'target');
+  if (target === undefined) {
+    const config = loadCliConfig(values, io);
+    return Promise.all(
+      config.cluster.instances.map((i) => probe({ name: i.name, address: `${i.host}:${i.grpcPort}` })),
+    );
+  }
+  const first = await probe({ address: parseTarget(target) });
+  if (!first.reachable) {
+    throw new TriadError('PEER_UNAVAILABLE', `cannot reach the node at ${target}: ${first.error.detail}`, {
+      cause: first.error,
+    });
+  }
+  const self: NodeProbe = { ...first, target: { name: first.state.instance, address: target } };
+  const others = await Promise.all(first.state.peers.map((p) => probe({ name: p.instance, address: p.address })));
+  return [self, ...others].sort((a, b) => (a.target.name ?? '').localeCompare(b.target.name ?? ''));
+}

@@ -1,0 +1,143 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { TriadError, type Clock } from '../shared/index.js';
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  /** Shown in --help, e.g. "host:port". */
+  value?: string;
+  description: string;
+  default?: string | boolean;
+}
+
+/** What a command may touch: injected so tests run commands in process with captured output. */
+export interface CliIO {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  clock: Clock;
+  /** True when stdout is a terminal: progress lines are drawn only then. */
+  interactive: boolean;
+}
+
+export type ParsedValues = Record<string, string | boolean | undefined>;
+
+export interface Command {
+  name: string;
+  aliases?: readonly string[];
+  summary: string;
+  /** The synopsis line(s) after "usage:". */
+  usage: string;
+  options: Record<string, OptionSpec>;
+  /** Positional arguments allowed (e.g. `consensus analyze`); none by default. */
+  positionals?: { name: string; description: string }[];
+  examples?: readonly string[];
+  /** Resolves to the process exit code; throws TriadError for failures with a stable code. */
+  run(values: ParsedValues, positionals: string[], io: CliIO): Promise<number>;
+}
+
+export const jsonOption: Record<string, OptionSpec> = {
+  json: { type: 'boolean', description: 'print machine-readable JSON on stdout' },
+};
+
+export const configOption: Record<string, OptionSpec> = {
+  config: {
+    type: 'string',
+    value: 'file',
+    description: 'cluster config (default: $TRIAD_CONFIG, ./config/cluster.yaml, or the one shipped with triad)',
+  },
+};
+
+export const targetOption: Record<string, OptionSpec> = {
+  target: {
+    type: 'string',
+    value: 'host:port',
+    description: "a node's gRPC address (default: from the cluster config)",
+  },
+};
+
+const helpOption: Record<string, OptionSpec> = { help: { type: 'boolean', short: 'h', description: 'show this help' } };
+
+/** parseArgs in strict mode: an unknown flag or a missing value is a USAGE error naming the command. */
+export function parseCommandArgs(command: Command, argv: string[]): { values: ParsedValues; positionals: string[] } {
+  const options = { ...command.options, ...helpOption };
+  const config: ParseArgsConfig = {
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: Object.fromEntries(
+      Object.entries(options).map(([name, spec]) => [
+        name,
+        { type: spec.type, ...(spec.short ? { short: spec.short } : {}) },
+      ]),
+    ),
+  };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs(config);
+  } catch (err) {
+    throw new TriadError(
+      'USAGE',
+      `${(err as Error).message.replace(/\. To specify.*$/s, '')} (see 'triad ${command.name} --help')`,
+    );
+  }
+  const values = parsed.values as ParsedValues;
+  if (!values.help) {
+    const allowed = command.positionals?.length ?? 0;
+    if (parsed.positionals.length > allowed) {
+      throw new TriadError(
+        'USAGE',
+        `unexpected argument "${parsed.positionals[allowed]}" (see 'triad ${command.name} --help')`,
+      );
+    }
+  }
+  for (const [name, spec] of Object.entries(command.options)) {
+    if (values[name] === undefined && spec.default !== undefined) values[name] = spec.default;
+  }
+  return { values, positionals: parsed.positionals };
+}
+
+export function formatHelp(command: Command): string {
+  const options = { ...command.options, ...helpOption };
+  const rows = Object.entries(options).map(([name, spec]) => {
+    const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.value ? ` <${spec.value}>` : ''}`;
+    const fallback = spec.default !== undefined && spec.default !== false ? ` (default: ${String(spec.default)})` : '';
+    return [flag, `${spec.description}${fallback}`] as const;
+  });
+  const width = Math.max(...rows.map(([flag]) => flag.length));
+  const lines = [
+    `${command.summary}`,
+    '',
+    `usage: ${command.usage}`,
+    ...(command.aliases?.length ? ['', `aliases: ${command.aliases.join(', ')}`] : []),
+    ...(command.positionals?.length
+      ? ['', 'arguments:', ...command.positionals.map((p) => `  ${p.name.padEnd(width)}  ${p.description}`)]
+      : []),
+    '',
+    'options:',
+    ...rows.map(([flag, description]) => `  ${flag.padEnd(width)}  ${description}`),
+    ...(command.examples?.length ? ['', 'examples:', ...command.examples.map((e) => `  ${e}`)] : []),
+    '',
+    'exit codes: 0 done · 1 failed · 2 usage or bad input · 3 refused by a gate or lock',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function writeJson(io: CliIO, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Reads a string flag that must be present, for a clear USAGE error instead of a later undefined. */
+export function requireString(values: ParsedValues, name: string, command: string): string {
+  const value = values[name];
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new TriadError('USAGE', `missing --${name} (see 'triad ${command} --help')`);
+  }
+  return value;
+}
+
+export function optionalString(values: ParsedValues, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' ? value : undefined;
+}

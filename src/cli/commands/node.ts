@@ -1,0 +1,18 @@
+import { runNode } from '../../main.js';
+import { configOption, requireString, type Command } from '../command.js';
+
+export const nodeCommand: Command = {
+  name: 'node',
+  summary: 'Run one triad node (what systemd, ansible and `triad up` start).',
+  usage: 'triad node --instance <name> [--config <file>]',
+  options: {
+    instance: { type: 'string', value: 'name', description: 'which instance of the cluster config this node is' },
+    ...configOption,
+  },
+  examples: ['triad node --instance alpha', 'triad node --instance beta --config config/cluster.yaml'],
+  async run(values, _positionals, io) {
+    const instance = requireString(values, 'instance', 'node');
+    const configPath = typeof values.config === 'string' ? values.config : undefined;
+    return runNode({ instance, env: io.env, cwd: io.cwd, ...(configPath ? { configPath } : {}) });
+  },
+};

@@ -1,0 +1,190 @@
+import path from 'node:path';
+import { loadConfig, resolveClusterFile, type InstanceAddress } from '../../config/index.js';
+import { projectRoot, TriadError } from '../../shared/index.js';
+import { assertPortsFree, Supervisor, waitForReady, type SupervisorEvent } from '../../supervisor/index.js';
+import { optionalString, type CliIO, type Command } from '../command.js';
+import { formatTable } from '../table.js';
+
+const clusterFileFor: Record<string, string> = { '3': 'cluster.yaml', '5': 'cluster-k5.yaml' };
+
+export const upCommand: Command = {
+  name: 'up',
+  summary: 'Start a local cluster on loopback and keep it running until Ctrl-C.',
+  usage: 'triad up [--instances 3|5] [--config <file>] [--demo] [--timeout <seconds>] [--json]',
+  options: {
+    instances: { type: 'string', value: '3|5', description: 'how many nodes: 3 (K₃, the default) or 5 (K₅)' },
+    config: {
+      type: 'string',
+      value: 'file',
+      description: 'cluster config (default: config/cluster.yaml, or config/cluster-k5.yaml with --instances 5)',
+    },
+    demo: { type: 'boolean', description: 'demo profile: gate windows and alert durations compressed to seconds' },
+    timeout: {
+      type: 'string',
+      value: 'seconds',
+      description: 'how long to wait for every node to be ready',
+      default: '60',
+    },
+    json: { type: 'boolean', description: 'print events as JSON lines instead of text' },
+  },
+  examples: ['npm start', 'triad up --instances 5', 'triad up --demo'],
+  async run(values, _positionals, io) {
+    const instances = optionalString(values, 'instances');
+    const fileName = clusterFileFor[instances ?? '3'];
+    if (!fileName) throw new TriadError('USAGE', `--instances must be 3 or 5, received "${instances}"`);
+    const timeoutSeconds = Number(values.timeout);
+    if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
+      throw new TriadError(
+        'USAGE',
+        `--timeout must be a positive number of seconds, received "${String(values.timeout)}"`,
+      );
+    }
+    const explicit = optionalString(values, 'config');
+    const configPath = explicit ?? path.join(path.dirname(resolveClusterFile({ env: io.env, cwd: io.cwd })), fileName);
+    const config = loadConfig({ env: io.env, cwd: io.cwd, configPath });
+    if (instances !== undefined && config.cluster.instances.length !== Number(instances)) {
+      throw new TriadError(
+        'USAGE',
+        `--instances ${instances} but ${configPath} defines ${config.cluster.instances.length} instances`,
+      );
+    }
+    const say = createReporter(io, Boolean(values.json));
+    const nodes = config.cluster.instances;
+    await assertPortsFree(
+      nodes.flatMap((n) => [
+        { host: n.host, port: n.grpcPort, owner: `${n.name} gRPC` },
+        { host: n.host, port: n.httpPort, owner: `${n.name} HTTP` },
+      ]),
+    );
+
+    const logDir = path.join(config.env.dataDir, 'logs');
+    const supervisor = new Supervisor({ clock: io.clock, onEvent: (e) => say.event(e) });
+    const childEnv = { ...io.env, ...(values.demo ? { TRIAD_PROFILE: 'demo' } : {}) };
+    for (const n of nodes) {
+      supervisor.start({
+        name: n.name,
+        command: process.execPath,
+        args: [path.join(projectRoot, 'bin/triad.js'), 'node', '--instance', n.name, '--config', config.clusterFile],
+        env: childEnv,
+        logFile: path.join(logDir, `${n.name}.log`),
+      });
+    }
+
+    const stopped = new AbortController();
+    const onSignal = (signal: string) => {
+      say.line(`${signal} received: stopping the cluster`, { type: 'shutdown', signal });
+      stopped.abort();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const waiting = await waitForReady({
+        nodes: nodes.map((n) => ({ name: n.name, httpAddress: `${n.host}:${n.httpPort}` })),
+        timeoutMs: timeoutSeconds * 1000,
+        clock: io.clock,
+        signal: stopped.signal,
+        onProgress: (w) => {
+          const names = Object.keys(w);
+          if (names.length > 0) {
+            say.line(`waiting for ${names.map((n) => `${n} (${(w[n] ?? []).join('; ')})`).join(', ')}`, {
+              type: 'waiting',
+              waiting: w,
+            });
+          }
+        },
+      });
+      if (stopped.signal.aborted) return 0;
+      if (Object.keys(waiting).length > 0) {
+        const detail = Object.entries(waiting)
+          .map(([n, r]) => `${n}: ${r.join('; ')}`)
+          .join(' · ');
+        throw new TriadError(
+          'TIMEOUT',
+          `not every node became ready within ${timeoutSeconds}s: ${detail} (logs in ${path.relative(io.cwd, logDir) || logDir})`,
+        );
+      }
+      say.ready(nodes, logDir, supervisor.pids());
+      await new Promise<void>((resolve) => {
+        if (stopped.signal.aborted) resolve();
+        stopped.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      return 0;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await supervisor.stop();
+      say.line('cluster stopped', { type: 'stopped' });
+    }
+  },
+};
+
+function createReporter(io: CliIO, json: boolean) {
+  const time = () => new Date(io.clock.now()).toISOString().slice(11, 19);
+  const line = (text: string, event: Record<string, unknown>) => {
+    if (json) io.stdout.write(`${JSON.stringify({ time: new Date(io.clock.now()).toISOString(), ...event })}\n`);
+    else io.stdout.write(`${time()} ${text}\n`);
+  };
+  return {
+    line,
+    event(e: SupervisorEvent) {
+      switch (e.type) {
+        case 'started':
+          line(`${e.name} started (pid ${e.pid}${e.attempt > 1 ? `, restart ${e.attempt - 1}` : ''})`, e);
+          return;
+        case 'exited': {
+          const how = e.signal ? `signal ${e.signal}` : `code ${e.code}`;
+          const next = e.restartInMs !== undefined ? `; restarting in ${(e.restartInMs / 1000).toFixed(1)}s` : '';
+          line(`${e.name} exited (${how})${next}`, e);
+          return;
+        }
+        case 'stopping':
+          line(`stopping ${e.name} (pid ${e.pid})`, e);
+          return;
+        case 'killed':
+          line(`${e.name} did not stop in time: killed (pid ${e.pid})`, e);
+          return;
+      }
+    },
+    ready(nodes: readonly InstanceAddress[], logDir: string, pids: Record<string, number | undefined>) {
+      if (json) {
+        line('', {
+          type: 'ready',
+          nodes: nodes.map((n) => ({
+            instance: n.name,
+            pid: pids[n.name],
+            grpc: `${n.host}:${n.grpcPort}`,
+            http: `http://${n.host}:${n.httpPort}`,
+          })),
+        });
+        return;
+      }
+      const table = formatTable(
+        ['INSTANCE', 'PID', 'GRPC', 'METRICS', 'READY'],
+        nodes.map((n) => [
+          n.name,
+          String(pids[n.name] ?? '-'),
+          `${n.host}:${n.grpcPort}`,
+          `http://${n.host}:${n.httpPort}/metrics`,
+          `http://${n.host}:${n.httpPort}/ready`,
+        ]),
+      );
+      const first = nodes[0];
+      io.stdout.write(
+        [
+          '',
+          `cluster ready: ${nodes.length} nodes`,
+          '',
+          table,
+          `logs: ${path.relative(io.cwd, logDir) || logDir}/<instance>.log`,
+          '',
+          'next, in another terminal:',
+          '  triad status',
+          first ? `  curl -s http://${first.host}:${first.httpPort}/ready` : '',
+          '',
+          'Ctrl-C stops every node.',
+          '',
+        ].join('\n'),
+      );
+    },
+  };
+}

@@ -1,0 +1,229 @@
+import { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../shared/index.js';
+import { durationMs } from './duration.js';
+import { parseLocatedYaml } from './located-yaml.js';
+
+export type TopologyKind = 'complete' | 'ring' | 'star' | 'path' | 'custom';
+
+export interface InstanceAddress {
+  name: string;
+  host: string;
+  grpcPort: number;
+  httpPort: number;
+}
+
+export interface ClusterConfig {
+  name: string;
+  topology: TopologyKind;
+  /** Custom topology only: undirected weighted edges between instance names. */
+  edges: readonly (readonly [string, string, number])[];
+  instances: readonly InstanceAddress[];
+  /** layers.yaml, resolved relative to cluster.yaml. */
+  layersFile: string;
+  heartbeat: { intervalMs: number; timeoutMs: number };
+  consensus: { intervalMs: number; epsilon: number; roundTimeoutMs: number };
+}
+
+const instanceName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,31}$/, 'expected a lowercase name like "alpha" (a-z, 0-9, "_", "-"; up to 32 chars)');
+const portMessage = (issue: { input?: unknown }) =>
+  `expected a port between 1 and 65535, received ${String(issue.input)}`;
+const port = z
+  .number({ error: portMessage })
+  .int({ error: portMessage })
+  .min(1, { error: portMessage })
+  .max(65535, { error: portMessage });
+
+const ClusterFile = z
+  .strictObject({
+    cluster: z
+      .strictObject({
+        name: z.string().min(1).default('triad'),
+        topology: z.enum(['complete', 'ring', 'star', 'path', 'custom']).default('complete'),
+        edges: z
+          .array(z.tuple([instanceName, instanceName, z.number().positive('expected a weight > 0').optional()]))
+          .default([]),
+        layers_file: z.string().min(1).default('layers.yaml'),
+      })
+      .prefault({}),
+    instances: z
+      .array(
+        z.strictObject({
+          name: instanceName,
+          host: z.string().min(1).default('127.0.0.1'),
+          grpc_port: port,
+          http_port: port,
+        }),
+      )
+      .min(1, 'expected at least one instance'),
+    heartbeat: z.strictObject({ interval: durationMs.default(1000), timeout: durationMs.default(3000) }).prefault({}),
+    consensus: z
+      .strictObject({
+        interval: durationMs.default(10_000),
+        epsilon: z.number().gt(0, 'expected 0 < epsilon < 1').lt(1, 'expected 0 < epsilon < 1').default(1e-6),
+        round_timeout: durationMs.default(500),
+      })
+      .prefault({}),
+  })
+  .superRefine((file, ctx) => {
+    // Cross-field rules live in the schema so their paths, and so their file:line:col, come out like any other issue.
+    for (const issue of fileIssues(file)) ctx.addIssue({ code: 'custom', ...issue });
+  });
+type ClusterFile = z.output<typeof ClusterFile>;
+
+export interface LoadClusterOptions {
+  /** Shown in error messages (`config/cluster.yaml:3:5`). */
+  displayPath: string;
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Parses cluster.yaml, then applies TRIAD_<INSTANCE>_{HOST,GRPC_PORT,HTTP_PORT} overrides and re-checks ports. */
+export function parseClusterConfig(text: string, options: LoadClusterOptions): ClusterConfig {
+  const file = parseLocatedYaml(options.displayPath, text, ClusterFile);
+  const issues: ConfigIssue[] = [];
+  const overriddenBy = new Map<string, string>();
+
+  const instances = file.instances.map((i, index) => {
+    const address: InstanceAddress = { name: i.name, host: i.host, grpcPort: i.grpc_port, httpPort: i.http_port };
+    const prefix = `TRIAD_${i.name.toUpperCase().replaceAll('-', '_')}_`;
+    const host = options.env?.[`${prefix}HOST`];
+    if (host !== undefined && host !== '') address.host = host;
+    for (const [suffix, key] of [
+      ['GRPC_PORT', 'grpcPort'],
+      ['HTTP_PORT', 'httpPort'],
+    ] as const) {
+      const variable = `${prefix}${suffix}`;
+      const raw = options.env?.[variable];
+      if (raw === undefined || raw === '') continue;
+      const value = Number(raw);
+      if (/^\d+$/.test(raw) && value >= 1 && value <= 65535) {
+        address[key] = value;
+        overriddenBy.set(`instances.${index}.${suffix.toLowerCase()}`, variable);
+      } else {
+        issues.push({
+          where: `env ${variable}`,
+          field: `instances.${index}.${suffix.toLowerCase()}`,
+          message: `expected a port between 1 and 65535, received "${raw}"`,
+        });
+      }
+    }
+    return address;
+  });
+  if (overriddenBy.size > 0) {
+    for (const clash of portClashes(instances)) {
+      const variable = overriddenBy.get(clash.field) ?? overriddenBy.get(clash.firstField);
+      issues.push({
+        where: variable ? `env ${variable}` : options.displayPath,
+        field: clash.field,
+        message: clash.message,
+      });
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  return {
+    name: file.cluster.name,
+    topology: file.cluster.topology,
+    edges: file.cluster.edges.map(([a, b, w]) => [a, b, w ?? 1] as const),
+    instances,
+    layersFile: file.cluster.layers_file,
+    heartbeat: { intervalMs: file.heartbeat.interval, timeoutMs: file.heartbeat.timeout },
+    consensus: {
+      intervalMs: file.consensus.interval,
+      epsilon: file.consensus.epsilon,
+      roundTimeoutMs: file.consensus.round_timeout,
+    },
+  };
+}
+
+interface PathIssue {
+  path: (string | number)[];
+  message: string;
+}
+
+type RawFile = {
+  cluster: { topology: TopologyKind; edges: [string, string, number?][] };
+  instances: { name: string; host: string; grpc_port: number; http_port: number }[];
+  heartbeat: { interval: number; timeout: number };
+};
+
+function fileIssues(file: RawFile): PathIssue[] {
+  const issues: PathIssue[] = [];
+  const seenNames = new Map<string, number>();
+  file.instances.forEach((instance, index) => {
+    const first = seenNames.get(instance.name);
+    if (first === undefined) seenNames.set(instance.name, index);
+    else {
+      issues.push({
+        path: ['instances', index, 'name'],
+        message: `duplicate instance name "${instance.name}" (first defined at instances.${first})`,
+      });
+    }
+  });
+  const addresses = file.instances.map((i) => ({
+    name: i.name,
+    host: i.host,
+    grpcPort: i.grpc_port,
+    httpPort: i.http_port,
+  }));
+  for (const clash of portClashes(addresses))
+    issues.push({ path: clash.field.split('.').map(segment), message: clash.message });
+
+  const names = new Set(file.instances.map((i) => i.name));
+  const { topology, edges } = file.cluster;
+  if (topology === 'custom' && edges.length === 0) {
+    issues.push({
+      path: ['cluster', 'topology'],
+      message: 'topology "custom" needs cluster.edges, e.g. [[alpha, beta, 1.0]]',
+    });
+  }
+  if (topology !== 'custom' && edges.length > 0) {
+    issues.push({
+      path: ['cluster', 'edges'],
+      message: `edges are only read with topology "custom" (topology is "${topology}")`,
+    });
+  }
+  const seenEdges = new Set<string>();
+  edges.forEach(([a, b], index) => {
+    [a, b].forEach((end, side) => {
+      if (!names.has(end)) {
+        issues.push({
+          path: ['cluster', 'edges', index, side],
+          message: `unknown instance "${end}" (instances: ${[...names].join(', ')})`,
+        });
+      }
+    });
+    if (a === b) issues.push({ path: ['cluster', 'edges', index], message: `self-loop on "${a}"` });
+    const key = [a, b].sort().join('|');
+    if (seenEdges.has(key)) issues.push({ path: ['cluster', 'edges', index], message: `duplicate edge ${a}–${b}` });
+    seenEdges.add(key);
+  });
+  if (file.heartbeat.timeout <= file.heartbeat.interval) {
+    issues.push({ path: ['heartbeat', 'timeout'], message: 'expected a timeout longer than the heartbeat interval' });
+  }
+  return issues;
+}
+
+function segment(text: string): string | number {
+  return /^\d+$/.test(text) ? Number(text) : text;
+}
+
+/** Every host:port used twice, naming the later field and the one that had it first. */
+function portClashes(instances: readonly InstanceAddress[]): { field: string; firstField: string; message: string }[] {
+  const clashes: { field: string; firstField: string; message: string }[] = [];
+  const owners = new Map<string, string>();
+  instances.forEach((instance, index) => {
+    for (const [key, value] of [
+      ['grpc_port', instance.grpcPort],
+      ['http_port', instance.httpPort],
+    ] as const) {
+      const endpoint = `${instance.host}:${value}`;
+      const field = `instances.${index}.${key}`;
+      const owner = owners.get(endpoint);
+      if (owner === undefined) owners.set(endpoint, field);
+      else clashes.push({ field, firstField: owner, message: `port ${endpoint} is already used by ${owner}` });
+    }
+  });
+  return clashes;
+}

@@ -1,0 +1,69 @@
+// Composition root of a node process: reads config once, wires the components, owns process signals.
+import { Registry } from 'prom-client';
+import { loadConfig } from './config/index.js';
+import { createNodeMetrics } from './metrics/index.js';
+import { createNode } from './node/index.js';
+import { asTriadError, createLogger, systemClock } from './shared/index.js';
+
+export interface RunNodeOptions {
+  instance: string;
+  configPath?: string;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+}
+
+/** Runs one node until SIGTERM/SIGINT (or its supervisor going away); resolves with the exit code. */
+export async function runNode(options: RunNodeOptions): Promise<number> {
+  const config = loadConfig({
+    env: options.env,
+    cwd: options.cwd,
+    ...(options.configPath ? { configPath: options.configPath } : {}),
+  });
+  const log = createLogger(options.instance, { level: config.env.logLevel });
+  const node = createNode({
+    config,
+    instance: options.instance,
+    clock: systemClock,
+    log,
+    metrics: createNodeMetrics(new Registry()),
+  });
+  try {
+    await node.start();
+  } catch (err) {
+    const error = asTriadError(err);
+    log.fatal({ err: error, operation: 'node_start' }, 'node failed to start');
+    log.flush();
+    throw error;
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = (why: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ operation: 'node_stop', signal: why }, 'shutting down');
+      // Graceful first; if draining hangs past 10 s the timer ends the process anyway (exit 1: it did not drain).
+      const force = setTimeout(() => {
+        log.error({ operation: 'node_stop' }, 'drain timed out; exiting');
+        log.flush();
+        process.exit(1);
+      }, 10_000);
+      node
+        .stop(8_000)
+        .catch((err: unknown) => log.error({ err, operation: 'node_stop' }, 'error while stopping'))
+        .finally(() => {
+          clearTimeout(force);
+          log.flush();
+          resolve(0);
+        });
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    // Under `triad up` the node holds an IPC channel to its supervisor: if the supervisor dies (even by SIGKILL),
+    // the channel closes and the node stops instead of lingering as an orphan.
+    // The channel is unref'd: it must not keep a stopped node alive, only tell it when the supervisor is gone.
+    if (process.send) {
+      process.once('disconnect', () => shutdown('supervisor gone'));
+      process.channel?.unref();
+    }
+  });
+}

@@ -1,0 +1,2 @@
+export { createNodeMetrics } from './node-metrics.js';
+export type { NodeMetrics } from './node-metrics.js';

@@ -1,0 +1,44 @@
+import { collectDefaultMetrics, Gauge, type Registry } from 'prom-client';
+
+/**
+ * The node's own health metrics. The node's identity is the scrape target's `instance` label (set in
+ * prometheus.yml), never a label here: Prometheus would rename a clashing one to `exported_instance` (DESIGN §6).
+ */
+export interface NodeMetrics {
+  registry: Registry;
+  nodeInfo: Gauge<'version' | 'cluster'>;
+  peerReachable: Gauge<'peer'>;
+  peerHeartbeatAge: Gauge<'peer'>;
+  ready: Gauge;
+}
+
+export function createNodeMetrics(registry: Registry): NodeMetrics {
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    nodeInfo: new Gauge({
+      name: 'triad_node_info',
+      help: 'Always 1; labels carry the triad version and cluster name of this node.',
+      labelNames: ['version', 'cluster'],
+      registers,
+    }),
+    peerReachable: new Gauge({
+      name: 'peer_reachable',
+      help: '1 while the last heartbeat to the peer succeeded within the heartbeat timeout, else 0.',
+      labelNames: ['peer'],
+      registers,
+    }),
+    peerHeartbeatAge: new Gauge({
+      name: 'peer_heartbeat_age_seconds',
+      help: 'Seconds since the last successful heartbeat to the peer (since node start if never).',
+      labelNames: ['peer'],
+      registers,
+    }),
+    ready: new Gauge({
+      name: 'triad_node_ready',
+      help: '1 while this node reports ready on /ready, else 0.',
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,78 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ReadinessReport } from '../health/index.js';
+import type { NodeMetrics } from '../metrics/index.js';
+import { TriadError, type Logger } from '../shared/index.js';
+
+export interface HttpEndpoints {
+  instance: string;
+  metrics: NodeMetrics;
+  readiness: () => ReadinessReport;
+  /** Runs before each scrape so gauges derived from time (heartbeat age) are current. */
+  beforeScrape: () => void;
+  log: Logger;
+}
+
+/** /metrics (Prometheus text), /health (liveness, no I/O) and /ready (readiness with reasons, 503 when not ready). */
+export function createHttpServer(endpoints: HttpEndpoints): Server {
+  const server = createServer((req, res) => {
+    handle(endpoints, req, res).catch((err: unknown) => {
+      endpoints.log.error({ err, operation: 'http', path: req.url }, 'http handler failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('internal error\n');
+    });
+  });
+  // Scrapers and probes reconnect often; a short keep-alive keeps idle sockets from piling up.
+  server.keepAliveTimeout = 5_000;
+  return server;
+}
+
+async function handle(endpoints: HttpEndpoints, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0];
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    json(res, 405, { error: 'method not allowed', allowed: ['GET', 'HEAD'] });
+    return;
+  }
+  switch (path) {
+    case '/metrics': {
+      endpoints.beforeScrape();
+      const body = await endpoints.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': endpoints.metrics.registry.contentType });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    case '/health':
+      json(res, 200, { status: 'ok', instance: endpoints.instance });
+      return;
+    case '/ready': {
+      const report = endpoints.readiness();
+      json(res, report.ready ? 200 : 503, { instance: endpoints.instance, ...report });
+      return;
+    }
+    default:
+      json(res, 404, { error: 'not found', endpoints: ['/metrics', '/health', '/ready'] });
+  }
+}
+
+function json(res: ServerResponse, statusCode: number, body: unknown): void {
+  res.writeHead(statusCode, { 'content-type': 'application/json' });
+  res.end(`${JSON.stringify(body)}\n`);
+}
+
+export function listenHttp(server: Server, host: string, port: number, instance: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      reject(
+        new TriadError(
+          'STARTUP_FAILED',
+          `${instance}: cannot listen for HTTP on ${host}:${port} (${err.code ?? err.message})${err.code === 'EADDRINUSE' ? ': is another node or program using it?' : ''}`,
+          { cause: err },
+        ),
+      );
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}

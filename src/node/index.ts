@@ -1,0 +1,2 @@
+export { createNode } from './node.js';
+export type { NodeDeps, TriadNode } from './node.js';

@@ -1,0 +1,165 @@
+import type { Client } from '@grpc/grpc-js';
+import type { InstanceAddress } from '../config/index.js';
+import type { CheckResult } from '../health/index.js';
+import type { NodeMetrics } from '../metrics/index.js';
+import {
+  callUnary,
+  createServiceClient,
+  type HeartbeatReply,
+  type HeartbeatRequest,
+  type PeerView,
+} from '../protocol/index.js';
+import type { Clock, Logger } from '../shared/index.js';
+
+interface PeerEntry {
+  address: InstanceAddress;
+  client: Client;
+  lastSeenAt?: number;
+  rttMs: number;
+  /** Remembered so a transition is logged once, not on every failed heartbeat. */
+  wasReachable: boolean;
+}
+
+export interface PeerSetOptions {
+  self: string;
+  peers: readonly InstanceAddress[];
+  heartbeat: { intervalMs: number; timeoutMs: number };
+  clock: Clock;
+  log: Logger;
+  metrics: NodeMetrics;
+  startedAt: number;
+}
+
+/**
+ * The peers of one node and what its heartbeats learned about them. A peer is reachable while its last successful
+ * heartbeat is younger than the timeout: one lost packet does not flip readiness, a dead node does within `timeout`.
+ */
+export class PeerSet {
+  private readonly entries = new Map<string, PeerEntry>();
+  private loop?: Promise<void>;
+  private readonly stopping = new AbortController();
+
+  constructor(private readonly options: PeerSetOptions) {
+    for (const address of options.peers) {
+      this.entries.set(address.name, {
+        address,
+        client: createServiceClient<Client>('Node', `${address.host}:${address.grpcPort}`),
+        rttMs: 0,
+        wasReachable: false,
+      });
+      options.metrics.peerReachable.set({ peer: address.name }, 0);
+    }
+  }
+
+  get names(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  /** The gRPC client of a peer's Node service, shared with components that talk to peers (consensus rounds). */
+  clientOf(name: string): Client | undefined {
+    return this.entries.get(name)?.client;
+  }
+
+  isReachable(name: string): boolean {
+    const entry = this.entries.get(name);
+    return (
+      entry?.lastSeenAt !== undefined && this.options.clock.now() - entry.lastSeenAt <= this.options.heartbeat.timeoutMs
+    );
+  }
+
+  view(): PeerView[] {
+    const now = this.options.clock.now();
+    return [...this.entries.values()].map((e) => ({
+      instance: e.address.name,
+      address: `${e.address.host}:${e.address.grpcPort}`,
+      reachable: this.isReachable(e.address.name),
+      last_seen_ms_ago: e.lastSeenAt === undefined ? -1 : now - e.lastSeenAt,
+      rtt_ms: e.rttMs,
+    }));
+  }
+
+  readinessCheck = (): CheckResult[] =>
+    this.view()
+      .filter((p) => !p.reachable)
+      .map((p) => ({
+        ok: false,
+        reason:
+          p.last_seen_ms_ago < 0
+            ? `peer ${p.instance} unreachable at ${p.address} (never seen)`
+            : `peer ${p.instance} unreachable at ${p.address} (last seen ${(p.last_seen_ms_ago / 1000).toFixed(1)}s ago)`,
+      }));
+
+  /** Refreshes the age gauges; called right before each scrape so the value is current, not a tick old. */
+  refreshMetrics(): void {
+    const now = this.options.clock.now();
+    for (const [name, e] of this.entries) {
+      this.options.metrics.peerReachable.set({ peer: name }, this.isReachable(name) ? 1 : 0);
+      this.options.metrics.peerHeartbeatAge.set(
+        { peer: name },
+        (now - (e.lastSeenAt ?? this.options.startedAt)) / 1000,
+      );
+    }
+  }
+
+  start(onTick: () => void): void {
+    this.loop = this.run(onTick);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort(new Error('stopping'));
+    await this.loop;
+    for (const e of this.entries.values()) e.client.close();
+  }
+
+  /** One heartbeat to every peer, in parallel; never throws. */
+  async beat(): Promise<void> {
+    const { clock, self, heartbeat } = this.options;
+    await Promise.all(
+      [...this.entries.values()].map(async (e) => {
+        const sentAt = clock.now();
+        try {
+          await callUnary<HeartbeatRequest, HeartbeatReply>(
+            e.client,
+            'Heartbeat',
+            { from: self, sent_at_ms: sentAt },
+            { deadlineMs: Math.min(heartbeat.intervalMs, heartbeat.timeoutMs) },
+          );
+          e.lastSeenAt = clock.now();
+          e.rttMs = e.lastSeenAt - sentAt;
+        } catch {
+          // Reachability is judged by age of the last success (isReachable), so a failure needs no bookkeeping.
+        }
+        this.logTransition(e);
+      }),
+    );
+  }
+
+  private logTransition(e: PeerEntry): void {
+    const reachable = this.isReachable(e.address.name);
+    if (reachable === e.wasReachable) return;
+    e.wasReachable = reachable;
+    const fields = { operation: 'heartbeat', peer: e.address.name, address: `${e.address.host}:${e.address.grpcPort}` };
+    if (reachable) this.options.log.info(fields, 'peer reachable');
+    else this.options.log.warn(fields, 'peer unreachable');
+  }
+
+  private async run(onTick: () => void): Promise<void> {
+    const { clock, heartbeat } = this.options;
+    const signal = this.stopping.signal;
+    while (!signal.aborted) {
+      const started = clock.now();
+      await this.beat();
+      onTick();
+      // Until every peer has answered once (a cluster coming up), beat fast so readiness is not a full interval late.
+      const warmingUp =
+        [...this.entries.values()].some((e) => e.lastSeenAt === undefined) &&
+        clock.now() - this.options.startedAt < 30_000;
+      const interval = warmingUp ? Math.min(heartbeat.intervalMs, 100) : heartbeat.intervalMs;
+      try {
+        await clock.sleep(Math.max(0, interval - (clock.now() - started)), signal);
+      } catch {
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,48 @@
+import path from 'node:path';
+import { credentials, loadPackageDefinition, type ChannelOptions, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { loadSync, type Options } from '@grpc/proto-loader';
+import { projectRoot } from '../shared/index.js';
+
+const protoDir = path.join(projectRoot, 'proto');
+
+/** Field names stay snake_case as in the .proto (STYLE §1); int64 comes back as a JS number (all ours fit in 2^53). */
+const loaderOptions: Options = {
+  keepCase: true,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [protoDir],
+};
+
+export const protoFiles = ['triad/v1/node.proto'];
+
+// Loaded once per process: parsing the .proto files costs a few milliseconds and every client and server shares it.
+const packageDefinition = loadSync(protoFiles, loaderOptions);
+const loaded = loadPackageDefinition(packageDefinition) as unknown as {
+  triad: { v1: Record<string, ServiceClientConstructor> };
+};
+
+export type ServiceName = 'Node';
+
+export function serviceConstructor(name: ServiceName): ServiceClientConstructor {
+  const ctor = loaded.triad.v1[name];
+  if (!ctor) throw new Error(`service triad.v1.${name} is not defined in ${protoFiles.join(', ')}`);
+  return ctor;
+}
+
+/**
+ * A dead peer must be noticed, and a restarted one found again, within a heartbeat or two: grpc-js' default
+ * reconnect backoff grows to two minutes, which would hide a recovered node for that long.
+ */
+export const channelOptions: ChannelOptions = {
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.min_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 1_000,
+  'grpc.keepalive_time_ms': 30_000,
+};
+
+export function createServiceClient<T>(name: ServiceName, address: string): T {
+  const Ctor = serviceConstructor(name);
+  return new Ctor(address, credentials.createInsecure(), channelOptions) as unknown as T;
+}

@@ -1,0 +1,110 @@
+import {
+  Metadata,
+  status,
+  type Client,
+  type ServerUnaryCall,
+  type ServiceError,
+  type sendUnaryData,
+} from '@grpc/grpc-js';
+import {
+  asTriadError,
+  callContext,
+  errorKinds,
+  isErrorCode,
+  newTraceId,
+  TriadError,
+  type CallContext,
+  type Logger,
+} from '../shared/index.js';
+
+/** Metadata keys that carry a call's identity between processes (DESIGN §6: logs correlate by trace_id). */
+const traceKey = 'x-trace-id';
+const correlationKey = 'x-correlation-id';
+/** Carries the stable error code so the far side rebuilds the same TriadError, not a bare status. */
+const errorCodeKey = 'triad-error-code';
+
+export type UnaryHandler<Req, Res> = (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res;
+
+/**
+ * Adapts an async handler to grpc-js: runs it inside the caller's trace context (or a fresh one) and turns a thrown
+ * TriadError into its gRPC status plus the stable code in trailing metadata.
+ */
+export function unaryHandler<Req, Res>(log: Logger, method: string, handler: UnaryHandler<Req, Res>) {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+    const context = contextFrom(call.metadata);
+    callContext.run(context, () => {
+      Promise.resolve()
+        .then(() => handler(call.request, call))
+        .then(
+          (response) => callback(null, response),
+          (err: unknown) => {
+            const error = asTriadError(err);
+            if (error.code === 'INTERNAL') log.error({ err: error, operation: method }, 'rpc failed');
+            const trailer = new Metadata();
+            trailer.set(errorCodeKey, error.code);
+            callback({ code: errorKinds[error.code].grpc, details: error.detail, metadata: trailer });
+          },
+        );
+    });
+  };
+}
+
+function contextFrom(metadata: Metadata): CallContext {
+  const trace = metadata.get(traceKey)[0];
+  const correlation = metadata.get(correlationKey)[0];
+  return {
+    trace_id: typeof trace === 'string' && trace.length > 0 && trace.length <= 64 ? trace : newTraceId(),
+    ...(typeof correlation === 'string' && correlation.length > 0 && correlation.length <= 128
+      ? { correlation_id: correlation }
+      : {}),
+  };
+}
+
+export interface CallOptions {
+  deadlineMs: number;
+  /** Defaults to the current call context, so a handler that calls a peer passes its trace on. */
+  context?: Partial<CallContext>;
+}
+
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: { deadline: Date },
+  callback: (err: ServiceError | null, response?: Res) => void,
+) => unknown;
+
+/** Calls a unary method with a deadline and trace metadata; failures come back as TriadErrors with stable codes. */
+export function callUnary<Req, Res>(client: Client, method: string, request: Req, options: CallOptions): Promise<Res> {
+  const metadata = new Metadata();
+  const context = { ...callContext.getStore(), ...options.context };
+  if (context.trace_id) metadata.set(traceKey, context.trace_id);
+  if (context.correlation_id) metadata.set(correlationKey, context.correlation_id);
+  const fn = (client as unknown as Record<string, UnaryMethod<Req, Res>>)[method];
+  if (typeof fn !== 'function') return Promise.reject(new TriadError('INTERNAL', `no RPC method "${method}"`));
+  return new Promise<Res>((resolve, reject) => {
+    fn.call(client, request, metadata, { deadline: new Date(Date.now() + options.deadlineMs) }, (err, response) => {
+      if (err) reject(fromServiceError(err, client, method));
+      else resolve(response as Res);
+    });
+  });
+}
+
+function fromServiceError(err: ServiceError, client: Client, method: string): TriadError {
+  const code = err.metadata?.get(errorCodeKey)[0];
+  if (isErrorCode(code)) return new TriadError(code, err.details, { cause: err });
+  const target = client.getChannel().getTarget().replace(/^dns:/, '');
+  switch (err.code) {
+    case status.UNAVAILABLE:
+      return new TriadError('PEER_UNAVAILABLE', `${target} is unreachable (${err.details})`, { cause: err });
+    case status.DEADLINE_EXCEEDED:
+      return new TriadError('TIMEOUT', `${target} did not answer ${method} before the deadline`, { cause: err });
+    case status.INVALID_ARGUMENT:
+      return new TriadError('INPUT_INVALID', err.details, { cause: err });
+    case status.UNIMPLEMENTED:
+      return new TriadError('INTERNAL', `${target} does not implement ${method}: is it a triad node of this version?`, {
+        cause: err,
+      });
+    default:
+      return new TriadError('INTERNAL', `${method} on ${target} failed: ${err.details}`, { cause: err });
+  }
+}
