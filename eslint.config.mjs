@@ -2,12 +2,14 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { importX } from 'eslint-plugin-import-x';
+import globals from 'globals';
 
 // Components talk to each other only through their index.ts (STYLE §1); a deep import is a design smell, not a style nit.
-const components = 'cli|config|consensus|health|layer-manager|live-state|metrics|node|protocol|runtime|shared|storage|supervisor';
+const components =
+  'cli|config|consensus|health|layer-manager|live-state|metrics|node|protocol|runtime|shared|storage|supervisor';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.triad/', 'coverage/', 'bench/results/', 'bin/'] },
+  { ignores: ['dist/', 'node_modules/', '.triad/', 'coverage/', 'bench/results/', 'bench/.scratch/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -45,5 +47,6 @@ export default tseslint.config(
   {
     files: ['**/*.mjs', '**/*.js'],
     ...tseslint.configs.disableTypeChecked,
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: globals.node },
   },
 );

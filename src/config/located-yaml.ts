@@ -1,4 +1,4 @@
-import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../shared/index.js';
 
@@ -46,11 +46,10 @@ function nearestOffset(doc: Document, path: readonly PathKey[]): number | undefi
 }
 
 function keyOffset(doc: Document, path: readonly PathKey[], key: string): number | undefined {
-  const parent = path.length === 0 ? doc.contents : (doc.getIn(path, true) as unknown);
+  const parent = path.length === 0 ? doc.contents : doc.getIn(path, true);
   if (isMap(parent)) {
     for (const pair of parent.items) {
-      const k = pair.key as YamlNode | null;
-      if (k && 'value' in k && String(k.value) === key) return k.range?.[0];
+      if (isScalar(pair.key) && String(pair.key.value) === key) return pair.key.range?.[0];
     }
   }
   if (isSeq(parent)) return parent.range?.[0];

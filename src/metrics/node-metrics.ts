@@ -12,9 +12,18 @@ export interface NodeMetrics {
   ready: Gauge;
 }
 
+const misnamedDefaults = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 export function createNodeMetrics(registry: Registry): NodeMetrics {
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
+  // prom-client exports these gauges with a `_total` suffix, which promtool rejects (only counters end in _total);
+  // the same figures remain as nodejs_active_handles / _requests / _resources.
+  for (const name of misnamedDefaults) registry.removeSingleMetric(name);
   return {
     registry,
     nodeInfo: new Gauge({

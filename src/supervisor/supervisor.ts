@@ -77,7 +77,7 @@ export class Supervisor {
     const log = openSync(spec.logFile, 'a');
     // 'ipc' gives the child a channel that closes if this process dies in any way, so no node outlives its supervisor.
     const proc = spawn(spec.command, [...spec.args], {
-      env: spec.env as NodeJS.ProcessEnv,
+      env: spec.env,
       stdio: ['ignore', log, log, 'ipc'],
     });
     closeSync(log);

@@ -1,0 +1,102 @@
+// Shared helpers for the benchmarks: run against the built CLI (dist/), on loopback, bounded in count and time.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = fileURLToPath(new URL('../', import.meta.url));
+export const triadBin = path.join(root, 'bin/triad.js');
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index];
+}
+
+export function summarize(samplesMs) {
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const round = (x) => Math.round(x * 1000) / 1000;
+  return {
+    count: sorted.length,
+    p50: round(percentile(sorted, 50)),
+    p99: round(percentile(sorted, 99)),
+    min: round(sorted[0]),
+    max: round(sorted.at(-1)),
+    mean: round(sorted.reduce((s, x) => s + x, 0) / sorted.length),
+  };
+}
+
+export function machine() {
+  return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.release()}` };
+}
+
+/** Writes bench/results/<name>.json, the file docs/benchmarks.md quotes. */
+export function writeResult(name, results) {
+  mkdirSync(path.join(root, 'bench/results'), { recursive: true });
+  const file = path.join(root, 'bench/results', `${name}.json`);
+  writeFileSync(file, `${JSON.stringify({ generatedAt: new Date().toISOString(), machine: machine(), results }, null, 2)}\n`);
+  return file;
+}
+
+export async function freePorts(count) {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise((resolve, reject) => {
+      const s = createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => s.address().port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+/** A cluster.yaml on free ports in a temp dir (removed by cleanup()). */
+export async function tempCluster(names = ['alpha', 'beta', 'gamma'], extraYaml = '') {
+  const ports = await freePorts(names.length * 2);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'triad-bench-'));
+  const instances = names.map((name, i) => ({ name, grpcPort: ports[2 * i], httpPort: ports[2 * i + 1] }));
+  const yaml = [
+    'cluster:',
+    '  name: bench',
+    `  layers_file: ${JSON.stringify(path.join(root, 'config/layers.yaml'))}`,
+    'instances:',
+    ...instances.map((i) => `  - { name: ${i.name}, host: 127.0.0.1, grpc_port: ${i.grpcPort}, http_port: ${i.httpPort} }`),
+    extraYaml,
+  ].join('\n');
+  const clusterFile = path.join(dir, 'cluster.yaml');
+  writeFileSync(clusterFile, `${yaml}\n`);
+  return { dir, clusterFile, instances, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function spawnTriad(args, env = {}) {
+  return spawn(process.execPath, [triadBin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export async function waitUntil(check, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function isReady(http) {
+  try {
+    const res = await fetch(`http://${http}/ready`, { signal: AbortSignal.timeout(1000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+export function stopProcess(child, signal = 'SIGTERM') {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.kill(signal);
+  });
+}

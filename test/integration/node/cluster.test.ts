@@ -1,0 +1,172 @@
+import { execFileSync } from 'node:child_process';
+import { credentials, loadPackageDefinition, type Client, type ServiceError } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { promtoolHint, requireCommand } from '../../fixtures/services.js';
+import { readyOf, runTriad, TestCluster, waitFor } from '../../fixtures/cluster.js';
+
+// A stock grpc.health.v1 client, built from the proto that ships with grpc-health-check: nothing of triad's own.
+const healthPackage = loadPackageDefinition(
+  loadSync(healthProtoPath, { keepCase: true, enums: String }),
+) as unknown as {
+  grpc: {
+    health: { v1: { Health: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => Client } };
+  };
+};
+
+function healthCheck(address: string, service: string): Promise<string> {
+  const client = new healthPackage.grpc.health.v1.Health(address, credentials.createInsecure());
+  return new Promise<string>((resolve, reject) => {
+    (
+      client as unknown as {
+        Check: (req: object, opts: object, cb: (e: ServiceError | null, r?: { status: string }) => void) => void;
+      }
+    ).Check({ service }, { deadline: Date.now() + 2_000 }, (err, res) => {
+      client.close();
+      if (err) reject(err);
+      else resolve(res?.status ?? 'UNKNOWN');
+    });
+  });
+}
+
+describe('a three-node cluster of real processes', () => {
+  let cluster: TestCluster;
+  let promtool: string;
+
+  beforeAll(async () => {
+    promtool = requireCommand('promtool', promtoolHint);
+    cluster = await TestCluster.start();
+    await cluster.waitReady();
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  test('a stock grpc.health.v1 client gets SERVING from every ready node', async () => {
+    for (const node of cluster.config.instances) {
+      expect(await healthCheck(node.grpc, '')).toBe('SERVING');
+      expect(await healthCheck(node.grpc, 'triad.v1.Node')).toBe('SERVING');
+    }
+  });
+
+  test('/metrics is valid Prometheus text with the node and peer metrics', async () => {
+    const text = await (await fetch(`http://${cluster.instance('alpha').http}/metrics`)).text();
+    expect(text).toMatch(/^triad_node_info\{version="[^"]+",cluster="test"\} 1$/m);
+    expect(text).toMatch(/^peer_reachable\{peer="beta"\} 1$/m);
+    expect(text).toMatch(/^peer_reachable\{peer="gamma"\} 1$/m);
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+    // promtool exits non-zero on malformed exposition; lint findings are printed but only fail on errors.
+    const output = execFileSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(output).not.toMatch(/error/i);
+  });
+
+  test('/health is liveness without dependencies; unknown paths are 404 with the list', async () => {
+    const health = await fetch(`http://${cluster.instance('beta').http}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', instance: 'beta' });
+    const missing = await fetch(`http://${cluster.instance('beta').http}/nope`);
+    expect(missing.status).toBe(404);
+  });
+
+  test('triad status --json lists all three as ready and seeing each other', async () => {
+    const result = await runTriad(['status', '--json', '--config', cluster.config.clusterFile]);
+    expect(result.code).toBe(0);
+    const { nodes } = JSON.parse(result.stdout) as {
+      nodes: { instance: string; ready: boolean; peers: { instance: string; reachable: boolean }[] }[];
+    };
+    expect(nodes.map((n) => [n.instance, n.ready])).toEqual([
+      ['alpha', true],
+      ['beta', true],
+      ['gamma', true],
+    ]);
+    expect(nodes[0]?.peers).toEqual([
+      expect.objectContaining({ instance: 'beta', reachable: true }),
+      expect.objectContaining({ instance: 'gamma', reachable: true }),
+    ]);
+  });
+
+  test('status through --target discovers the other nodes from the one it asks', async () => {
+    const result = await runTriad(['status', '--json', '--target', cluster.instance('beta').grpc]);
+    expect(result.code).toBe(0);
+    const { nodes } = JSON.parse(result.stdout) as { nodes: { instance: string; address: string }[] };
+    expect(nodes.map((n) => n.instance)).toEqual(['alpha', 'beta', 'gamma']);
+    expect(nodes.find((n) => n.instance === 'gamma')?.address).toBe(cluster.instance('gamma').grpc);
+  });
+
+  test('a killed peer makes the others not ready, naming it; they recover when it returns', async () => {
+    await cluster.stopNode('gamma', 'SIGKILL');
+    const alpha = cluster.instance('alpha').http;
+    await waitFor(async () => (await readyOf(alpha)).status === 503, 5_000, 'alpha to notice gamma is gone');
+    const report = await readyOf(alpha);
+    expect(report.ready).toBe(false);
+    expect(report.reasons).toEqual([
+      expect.stringMatching(/^peer gamma unreachable at 127\.0\.0\.1:\d+ \(last seen [\d.]+s ago\)$/),
+    ]);
+    // The health service is re-published on every heartbeat tick, so it follows /ready within one interval.
+    await waitFor(
+      async () => (await healthCheck(cluster.instance('alpha').grpc, '')) === 'NOT_SERVING',
+      2_000,
+      'NOT_SERVING',
+    );
+
+    const down = await runTriad(['status', '--json', '--config', cluster.config.clusterFile]);
+    expect(down.code).toBe(0);
+    const gamma = (
+      JSON.parse(down.stdout) as { nodes: { instance: string; reachable: boolean; code?: string }[] }
+    ).nodes.find((n) => n.instance === 'gamma');
+    expect(gamma).toMatchObject({ reachable: false, code: 'PEER_UNAVAILABLE' });
+
+    cluster.startNode('gamma');
+    await cluster.waitReady(['alpha', 'beta', 'gamma']);
+    expect((await readyOf(alpha)).reasons).toEqual([]);
+  });
+
+  test('SIGTERM drains a node and it exits 0', async () => {
+    const result = await cluster.stopNode('beta', 'SIGTERM');
+    expect(result).toEqual({ code: 0, signal: null });
+    cluster.startNode('beta');
+    await cluster.waitReady();
+  });
+});
+
+describe('bad input at the command line', () => {
+  test('an unknown instance is a usage error listing the known ones', async () => {
+    const result = await runTriad(['node', '--instance', 'zeta']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('[USAGE] unknown instance "zeta" (the cluster config has: alpha, beta, gamma)');
+  });
+
+  test('a malformed cluster file fails with file:line:col and exit 2', async () => {
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(`${tmpdir()}/triad-bad-`);
+    writeFileSync(`${dir}/cluster.yaml`, 'instances:\n  - name: alpha\n    grpc_port: 99999\n    http_port: 1\n');
+    const result = await runTriad(['node', '--instance', 'alpha', '--config', `${dir}/cluster.yaml`], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'cluster.yaml:3:16: instances.0.grpc_port: expected a port between 1 and 65535, received 99999',
+    );
+  });
+
+  test('a malformed --target and an unknown command are usage errors', async () => {
+    const target = await runTriad(['status', '--target', 'localhost']);
+    expect(target.code).toBe(2);
+    expect(target.stderr).toContain('--target expects host:port');
+    const unknown = await runTriad(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+  });
+
+  test('every command answers --help with exit 0', async () => {
+    const overview = await runTriad(['--help']);
+    const names = [...overview.stdout.matchAll(/^ {2}([a-z-]+) {2}/gm)].map((m) => m[1]!);
+    expect(names).toEqual(expect.arrayContaining(['up', 'node', 'status']));
+    for (const name of names) {
+      const help = await runTriad([name, '--help']);
+      expect(help.code, name).toBe(0);
+      expect(help.stdout, name).toContain('usage: triad');
+    }
+  });
+});

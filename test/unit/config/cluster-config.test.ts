@@ -1,0 +1,139 @@
+import { describe, expect, test } from 'vitest';
+import { parseClusterConfig } from '../../../src/config/index.js';
+import { ConfigError } from '../../../src/shared/index.js';
+
+const file = 'config/cluster.yaml';
+const valid = `cluster:
+  name: t
+instances:
+  - name: alpha
+    grpc_port: 50051
+    http_port: 9464
+  - name: beta
+    grpc_port: 50052
+    http_port: 9465
+`;
+
+function errorOf(text: string, env: Record<string, string> = {}): ConfigError {
+  try {
+    parseClusterConfig(text, { displayPath: file, env });
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('cluster.yaml', () => {
+  test('a valid file gets defaults: loopback host, complete topology, 1s/3s heartbeat', () => {
+    const config = parseClusterConfig(valid, { displayPath: file });
+    expect(config.topology).toBe('complete');
+    expect(config.instances).toEqual([
+      { name: 'alpha', host: '127.0.0.1', grpcPort: 50051, httpPort: 9464 },
+      { name: 'beta', host: '127.0.0.1', grpcPort: 50052, httpPort: 9465 },
+    ]);
+    expect(config.heartbeat).toEqual({ intervalMs: 1000, timeoutMs: 3000 });
+    expect(config.consensus.epsilon).toBe(1e-6);
+  });
+
+  test('an unknown key is pointed at by its own line and column', () => {
+    const error = errorOf(valid.replace('    http_port: 9465\n', '    http_port: 9465\n    grcp_port: 1\n'));
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toMatchInlineSnapshot(
+      `"[CONFIG_INVALID] config/cluster.yaml:10:5: instances.1: Unrecognized key: "grcp_port""`,
+    );
+  });
+
+  test('a duplicate instance name names both places', () => {
+    const error = errorOf(valid.replace('name: beta', 'name: alpha'));
+    expect(error.message).toMatchInlineSnapshot(
+      `"[CONFIG_INVALID] config/cluster.yaml:7:11: instances.1.name: duplicate instance name "alpha" (first defined at instances.0)"`,
+    );
+  });
+
+  test('a port used twice is a collision, reported at the second use', () => {
+    const error = errorOf(valid.replace('grpc_port: 50052', 'grpc_port: 9464'));
+    expect(error.issues).toEqual([
+      {
+        where: 'config/cluster.yaml:8:16',
+        field: 'instances.1.grpc_port',
+        message: 'port 127.0.0.1:9464 is already used by instances.0.http_port',
+      },
+    ]);
+  });
+
+  test('a port out of range echoes the value and the allowed range', () => {
+    const error = errorOf(valid.replace('grpc_port: 50051', 'grpc_port: 70000'));
+    expect(error.message).toMatchInlineSnapshot(
+      `"[CONFIG_INVALID] config/cluster.yaml:5:16: instances.0.grpc_port: expected a port between 1 and 65535, received 70000"`,
+    );
+  });
+
+  test('a port of the wrong type says what was received', () => {
+    const error = errorOf(valid.replace('http_port: 9464', 'http_port: "web"'));
+    expect(error.issues[0]).toMatchObject({ where: 'config/cluster.yaml:6:16', field: 'instances.0.http_port' });
+    expect(error.issues[0]?.message).toContain('received web');
+  });
+
+  test('malformed YAML reports the parser position', () => {
+    const error = errorOf('instances: [\n  { name: alpha\n');
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.issues[0]?.where).toMatch(/^config\/cluster\.yaml:\d+:\d+$/);
+  });
+
+  test('a key repeated in one mapping is a YAML error, not a silent overwrite', () => {
+    const error = errorOf(valid.replace('    http_port: 9464\n', '    http_port: 9464\n    http_port: 9470\n'));
+    expect(error.issues[0]?.where).toBe('config/cluster.yaml:7:5');
+    expect(error.issues[0]?.message).toContain('unique');
+  });
+
+  test('all problems are reported at once', () => {
+    const error = errorOf(valid.replace('name: beta', 'name: Beta!').replace('grpc_port: 50051', 'grpc_port: 0'));
+    expect(error.issues.map((i) => i.field)).toEqual(['instances.0.grpc_port', 'instances.1.name']);
+    expect(error.message).toContain('2 problems:');
+  });
+
+  test('custom topology needs edges between known instances, without self-loops or duplicates', () => {
+    const custom = valid.replace(
+      '  name: t\n',
+      '  name: t\n  topology: custom\n  edges: [[alpha, beta], [beta, alpha, 2], [alpha, delta], [beta, beta]]\n',
+    );
+    const error = errorOf(custom);
+    expect(error.issues.map((i) => `${i.field}: ${i.message}`)).toEqual([
+      'cluster.edges.1: duplicate edge beta–alpha',
+      'cluster.edges.2.1: unknown instance "delta" (instances: alpha, beta)',
+      'cluster.edges.3: self-loop on "beta"',
+    ]);
+    expect(errorOf(valid.replace('  name: t\n', '  name: t\n  topology: custom\n')).issues[0]?.message).toContain(
+      'needs cluster.edges',
+    );
+  });
+
+  test('a heartbeat timeout not longer than the interval is rejected; durations must parse', () => {
+    expect(errorOf(`${valid}heartbeat:\n  interval: 2s\n  timeout: 1s\n`).issues[0]).toMatchObject({
+      where: 'config/cluster.yaml:12:12',
+      field: 'heartbeat.timeout',
+    });
+    expect(errorOf(`${valid}heartbeat:\n  interval: soon\n`).issues[0]?.message).toBe(
+      'expected a duration like "500ms", "15m" or "7d", received "soon"',
+    );
+  });
+
+  test('environment variables override addresses and are validated by name', () => {
+    const config = parseClusterConfig(valid, {
+      displayPath: file,
+      env: { TRIAD_ALPHA_GRPC_PORT: '6000', TRIAD_BETA_HOST: '127.0.0.2' },
+    });
+    expect(config.instances[0]?.grpcPort).toBe(6000);
+    expect(config.instances[1]?.host).toBe('127.0.0.2');
+    expect(errorOf(valid, { TRIAD_BETA_HTTP_PORT: 'eighty' }).message).toMatchInlineSnapshot(
+      `"[CONFIG_INVALID] env TRIAD_BETA_HTTP_PORT: instances.1.http_port: expected a port between 1 and 65535, received "eighty""`,
+    );
+    expect(errorOf(valid, { TRIAD_BETA_GRPC_PORT: '50051' }).issues[0]).toEqual({
+      where: 'env TRIAD_BETA_GRPC_PORT',
+      field: 'instances.1.grpc_port',
+      message: 'port 127.0.0.1:50051 is already used by instances.0.grpc_port',
+    });
+  });
+});
