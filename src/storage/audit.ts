@@ -1,0 +1,213 @@
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { TriadError } from '../shared/index.js';
+import { lockKeys } from './locks.js';
+
+/** prev_hash of the first row: there is nothing before it. */
+export const genesisHash = '0'.repeat(64);
+
+/** One audit row as the caller describes it (DESIGN §2: every admin action is audited). */
+export interface AuditEntry {
+  actor: string;
+  command: string;
+  args: Record<string, unknown>;
+  reason?: string | null;
+  correlation_id: string;
+  before_version?: number | null;
+  after_version?: number | null;
+  override?: boolean;
+  outcome: string;
+  undo_command?: string | null;
+  /** Defaults to the database's clock, truncated to milliseconds so the hash survives the round trip through JS. */
+  at?: Date;
+}
+
+/** The fields the hash covers, normalised exactly as they read back from PostgreSQL. */
+export interface AuditHashInput {
+  at: string;
+  actor: string;
+  command: string;
+  args: unknown;
+  reason: string | null;
+  correlation_id: string;
+  before_version: number | null;
+  after_version: number | null;
+  override: boolean;
+  outcome: string;
+  undo_command: string | null;
+  prev_hash: string;
+}
+
+export interface AuditRecord extends AuditHashInput {
+  id: number;
+  hash: string;
+}
+
+export type AuditVerification = { ok: true; rows: number } | { ok: false; brokenAt: number; reason: string };
+
+/**
+ * JSON with object keys sorted by UTF-16 code unit at every depth, no whitespace, undefined members dropped (as
+ * JSON.stringify and jsonb both drop them). Two equal values always give the same text, whatever order their keys were
+ * built or stored in (jsonb reorders keys), which is what makes a hash over it reproducible.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value)) throw new TriadError('INPUT_INVALID', `cannot hash a non-finite number (${value})`);
+      return JSON.stringify(value);
+    case 'object': {
+      if (value instanceof Date) return JSON.stringify(value.toISOString());
+      if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+      const entries = Object.entries(value as Record<string, unknown>)
+        .filter(([, v]) => v !== undefined)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    }
+    default:
+      throw new TriadError('INPUT_INVALID', `cannot hash a value of type ${typeof value}`);
+  }
+}
+
+/** sha256 (hex) over the canonical JSON of the row's fields, prev_hash included: that is what links the chain. */
+export function auditHash(input: AuditHashInput): string {
+  return createHash('sha256').update(canonicalJson(input), 'utf8').digest('hex');
+}
+
+/**
+ * Appends one row to the chain inside the caller's transaction (so the audit row commits or rolls back with the change
+ * it records). A transaction-scoped advisory lock serialises appenders until commit: `SELECT … ORDER BY id DESC LIMIT 1
+ * FOR UPDATE` alone would not do, because a second writer blocked on that row re-reads the same, now stale, last row
+ * and forks the chain (and an empty table has no row to lock). Requires READ COMMITTED, so the read after the lock
+ * sees the row the previous holder committed.
+ */
+export async function appendAudit(client: pg.ClientBase, entry: AuditEntry): Promise<AuditRecord> {
+  if (client.getTransactionStatus() !== 'T') {
+    throw new TriadError('INTERNAL', 'appendAudit needs a client inside BEGIN (use withTransaction)');
+  }
+  const { rows: locked } = await client.query<{ isolation: string; now: Date }>(
+    `SELECT pg_advisory_xact_lock($1::bigint), current_setting('transaction_isolation') AS isolation,
+            date_trunc('milliseconds', clock_timestamp()) AS now`,
+    [lockKeys.auditLog],
+  );
+  const isolation = locked[0]?.isolation;
+  if (isolation !== 'read committed') {
+    throw new TriadError('INTERNAL', `appendAudit needs READ COMMITTED isolation, the transaction is ${isolation}`);
+  }
+  const { rows: last } = await client.query<{ hash: string }>('SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1');
+  const at = entry.at ?? locked[0]?.now ?? new Date();
+  const input: AuditHashInput = {
+    at: at.toISOString(),
+    actor: entry.actor,
+    command: entry.command,
+    // Hash what jsonb will give back: the JSON round trip drops undefined and turns Dates into strings.
+    args: JSON.parse(JSON.stringify(entry.args)) as unknown,
+    reason: entry.reason ?? null,
+    correlation_id: entry.correlation_id,
+    before_version: entry.before_version ?? null,
+    after_version: entry.after_version ?? null,
+    override: entry.override ?? false,
+    outcome: entry.outcome,
+    undo_command: entry.undo_command ?? null,
+    prev_hash: last[0]?.hash ?? genesisHash,
+  };
+  const hash = auditHash(input);
+  const { rows } = await client.query<{ id: string }>(
+    `INSERT INTO audit_log (at, actor, command, args, reason, correlation_id, before_version, after_version, override,
+                            outcome, undo_command, prev_hash, hash)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+    [
+      input.at,
+      input.actor,
+      input.command,
+      JSON.stringify(input.args),
+      input.reason,
+      input.correlation_id,
+      input.before_version,
+      input.after_version,
+      input.override,
+      input.outcome,
+      input.undo_command,
+      input.prev_hash,
+      hash,
+    ],
+  );
+  return { ...input, id: Number(rows[0]?.id), hash };
+}
+
+interface AuditRow {
+  id: string;
+  at: Date;
+  actor: string;
+  command: string;
+  args: unknown;
+  reason: string | null;
+  correlation_id: string;
+  before_version: string | null;
+  after_version: string | null;
+  override: boolean;
+  outcome: string;
+  undo_command: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+/** Rows fetched per round trip: keyset pages keep memory flat however long the log grows. */
+const pageSize = 1_000;
+
+/** Walks the chain in id order and names the first row whose link or contents do not check out. */
+export async function verifyAuditChain(pool: Pick<pg.Pool, 'query'>): Promise<AuditVerification> {
+  let expectedPrev = genesisHash;
+  let previousId: number | undefined;
+  let checked = 0;
+  for (let afterId = '0'; ;) {
+    const { rows } = await pool.query<AuditRow>('SELECT * FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2', [
+      afterId,
+      pageSize,
+    ]);
+    for (const row of rows) {
+      const id = Number(row.id);
+      if (row.prev_hash !== expectedPrev) {
+        const reason =
+          previousId === undefined
+            ? `prev_hash is ${row.prev_hash} but the first row must chain from ${genesisHash} (earlier rows removed?)`
+            : `prev_hash does not match the hash of row ${previousId} (a row between them removed or reordered?)`;
+        return { ok: false, brokenAt: id, reason };
+      }
+      const computed = auditHash(toHashInput(row));
+      if (computed !== row.hash) {
+        return {
+          ok: false,
+          brokenAt: id,
+          reason: `hash does not match the row's contents (stored ${row.hash.slice(0, 12)}…, computed ${computed.slice(0, 12)}…): edited after it was written`,
+        };
+      }
+      expectedPrev = row.hash;
+      previousId = id;
+      checked++;
+    }
+    if (rows.length < pageSize) return { ok: true, rows: checked };
+    afterId = rows[rows.length - 1]!.id;
+  }
+}
+
+function toHashInput(row: AuditRow): AuditHashInput {
+  return {
+    at: row.at.toISOString(),
+    actor: row.actor,
+    command: row.command,
+    args: row.args,
+    reason: row.reason,
+    correlation_id: row.correlation_id,
+    // pg returns bigint as text; the application writes JS numbers, and versions stay far below 2^53.
+    before_version: row.before_version === null ? null : Number(row.before_version),
+    after_version: row.after_version === null ? null : Number(row.after_version),
+    override: row.override,
+    outcome: row.outcome,
+    undo_command: row.undo_command,
+    prev_hash: row.prev_hash,
+  };
+}

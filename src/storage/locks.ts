@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { TriadError } from '../shared/index.js';
+import { describeTarget, unreachable, type StorageLog } from './pool.js';
+
+/**
+ * A 64-bit advisory lock key from a name: the first 8 bytes of sha256(name) as a signed bigint, in decimal (pg's
+ * bigint parameter form). Computed here rather than with PostgreSQL's hashtext(), whose output is an internal detail
+ * that may change between major versions and is only 32 bits wide; sha256 gives every process, release and server
+ * the same key for the same name. The names below are part of the on-disk contract: never rename one.
+ */
+export function lockKey(name: string): string {
+  return createHash('sha256').update(name, 'utf8').digest().readBigInt64BE(0).toString();
+}
+
+export const lockKeys = {
+  /** Every admin mutation of desired state (DESIGN §2), transaction-scoped. */
+  clusterDeployment: lockKey('triad:cluster-deployment'),
+  /** Leader election for cluster-wide duties, session-scoped on a dedicated connection. */
+  leader: lockKey('triad:leader'),
+  /** Serialises concurrent `triad migrate` / node start-ups. */
+  migrations: lockKey('triad:migrations'),
+  /** Serialises audit appends so each row chains onto the latest committed one. */
+  auditLog: lockKey('triad:audit-log'),
+} as const;
+
+/**
+ * Tries the transaction-scoped advisory lock `key` on a client inside BEGIN …; true when taken (held until COMMIT or
+ * ROLLBACK), false when another session holds it: the caller raises LOCK_HELD naming what it wanted to do.
+ * Never waits, so an admin command refuses at once instead of queueing behind a long deployment.
+ */
+export async function withAdvisoryXactLock(client: pg.ClientBase, key: string): Promise<boolean> {
+  // Outside a transaction block the lock would be released at the end of this very statement: a silent no-op lock.
+  if (client.getTransactionStatus() !== 'T') {
+    throw new TriadError('INTERNAL', 'withAdvisoryXactLock needs a client inside BEGIN (use withTransaction)');
+  }
+  const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS locked', [
+    key,
+  ]);
+  return rows[0]?.locked === true;
+}
+
+export interface SessionLockOptions {
+  /** Called once when a held lock is lost because its connection died; the holder must stop acting as leader. */
+  onLost?: (err: Error) => void;
+  applicationName?: string;
+  log?: StorageLog;
+}
+
+/**
+ * A session-scoped advisory lock on a dedicated connection, for leader election (DESIGN §2). The lock lives exactly as
+ * long as the connection: when this process dies, or its connection is terminated, PostgreSQL frees the lock and
+ * another node's tryAcquire() succeeds. A pool is deliberately not used: a pooled client can be recycled or idle-closed,
+ * which would drop leadership silently.
+ */
+export class SessionLock {
+  private client: pg.Client | undefined;
+  private held = false;
+  readonly target: string;
+
+  constructor(
+    private readonly url: string,
+    readonly key: string,
+    private readonly options: SessionLockOptions = {},
+  ) {
+    this.target = describeTarget(url);
+  }
+
+  get isHeld(): boolean {
+    return this.held;
+  }
+
+  /** True when this session now holds the lock (or already did); false when another session does. Never waits. */
+  async tryAcquire(): Promise<boolean> {
+    if (this.held) return true;
+    const client = await this.connection();
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [
+      this.key,
+    ]);
+    this.held = rows[0]?.locked === true;
+    return this.held;
+  }
+
+  /**
+   * Proves the lock is still ours with a round trip: the socket closing is noticed at once, but a silent network
+   * partition only when something is sent. Leaders call this before each cluster-wide action.
+   */
+  async verify(): Promise<boolean> {
+    if (!this.held || !this.client) return false;
+    const client = this.client;
+    try {
+      await client.query('SELECT 1');
+      return this.held;
+    } catch (err) {
+      if (this.client === client) this.client = undefined;
+      this.lost(err instanceof Error ? err : new Error(String(err)));
+      await client.end().catch(() => undefined);
+      return false;
+    }
+  }
+
+  /** Releases the lock and closes the connection; safe to call when not held or already closed. */
+  async release(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.held = false;
+    if (!client) return;
+    try {
+      // Ending the session frees the lock anyway; unlocking first makes the hand-over immediate and explicit.
+      await client.query('SELECT pg_advisory_unlock($1::bigint)', [this.key]);
+    } catch {
+      // The connection is already gone, and the lock with it.
+    }
+    await client.end().catch(() => undefined);
+  }
+
+  private async connection(): Promise<pg.Client> {
+    if (this.client) return this.client;
+    const client = new pg.Client({
+      connectionString: this.url,
+      application_name: this.options.applicationName ?? 'triad-leader-lock',
+      connectionTimeoutMillis: 5_000,
+      // Detects a peer that vanished without closing the socket (power loss, partition) within about a minute.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
+    client.on('error', (err) => this.onConnectionGone(client, err));
+    client.on('end', () => this.onConnectionGone(client, new Error('connection to PostgreSQL closed')));
+    try {
+      await client.connect();
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw unreachable(this.target, err);
+    }
+    this.client = client;
+    return client;
+  }
+
+  private onConnectionGone(client: pg.Client, err: Error): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    if (this.held) this.lost(err);
+  }
+
+  private lost(err: Error): void {
+    if (!this.held) return;
+    this.held = false;
+    this.options.log?.warn(
+      { err, operation: 'session_lock', target: this.target },
+      'advisory lock lost with its connection',
+    );
+    this.options.onLost?.(err);
+  }
+}
