@@ -1,7 +1,7 @@
 // Composition root of a node process: reads config once, wires the components, owns process signals.
 import { Registry } from 'prom-client';
 import { loadConfig } from './config/index.js';
-import { createNodeMetrics } from './metrics/index.js';
+import { createConsensusMetrics, createNodeMetrics } from './metrics/index.js';
 import { createNode } from './node/index.js';
 import { asTriadError, createLogger, systemClock } from './shared/index.js';
 
@@ -20,12 +20,14 @@ export async function runNode(options: RunNodeOptions): Promise<number> {
     ...(options.configPath ? { configPath: options.configPath } : {}),
   });
   const log = createLogger(options.instance, { level: config.env.logLevel });
+  const registry = new Registry();
   const node = createNode({
     config,
     instance: options.instance,
     clock: systemClock,
     log,
-    metrics: createNodeMetrics(new Registry()),
+    metrics: createNodeMetrics(registry),
+    consensusMetrics: createConsensusMetrics(registry),
   });
   try {
     await node.start();

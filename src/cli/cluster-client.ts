@@ -70,3 +70,38 @@ export async function probeCluster(values: ParsedValues, io: CliIO): Promise<Nod
   const others = await Promise.all(first.state.peers.map((p) => probe({ name: p.instance, address: p.address })));
   return [self, ...others].sort((a, b) => (a.target.name ?? '').localeCompare(b.target.name ?? ''));
 }
+
+/**
+ * Calls one Admin method on the --target node, or on the first node of the cluster config that answers: an
+ * operator at 3 a.m. should not have to know which node is up.
+ */
+export async function callAdmin<Req, Res>(
+  values: ParsedValues,
+  io: CliIO,
+  method: string,
+  request: Req,
+  deadlineMs: number,
+  context?: { correlation_id?: string },
+): Promise<{ response: Res; address: string }> {
+  const target = optionalString(values, 'target');
+  const addresses = target
+    ? [parseTarget(target)]
+    : loadCliConfig(values, io).cluster.instances.map((i) => `${i.host}:${i.grpcPort}`);
+  const failures: string[] = [];
+  for (const address of addresses) {
+    const client = createServiceClient<Client>('Admin', address);
+    try {
+      const response = await callUnary<Req, Res>(client, method, request, {
+        deadlineMs,
+        ...(context ? { context } : {}),
+      });
+      return { response, address };
+    } catch (err) {
+      if (!(err instanceof TriadError) || err.code !== 'PEER_UNAVAILABLE') throw err;
+      failures.push(`${address}: ${err.detail}`);
+    } finally {
+      client.close();
+    }
+  }
+  throw new TriadError('PEER_UNAVAILABLE', `no node answered: ${failures.join('; ')}`);
+}

@@ -77,10 +77,7 @@ export function parseCommandArgs(command: Command, argv: string[]): { values: Pa
   try {
     parsed = parseArgs(config);
   } catch (err) {
-    throw new TriadError(
-      'USAGE',
-      `${(err as Error).message.replace(/\. To specify.*$/s, '')} (see 'triad ${command.name} --help')`,
-    );
+    throw new TriadError('USAGE', `${cleanParseError((err as Error).message)} (see 'triad ${command.name} --help')`);
   }
   const values = parsed.values as ParsedValues;
   if (!values.help) {
@@ -96,6 +93,11 @@ export function parseCommandArgs(command: Command, argv: string[]): { values: Pa
     if (values[name] === undefined && spec.default !== undefined) values[name] = spec.default;
   }
   return { values, positionals: parsed.positionals };
+}
+
+/** node:util's messages end with a hint about positionals that triad's commands never take; multi-line ones are joined. */
+function cleanParseError(message: string): string {
+  return message.replace(/\. To specify a positional argument.*$/s, '').replace(/\s*\n\s*/g, ' ');
 }
 
 export function formatHelp(command: Command): string {

@@ -1,11 +1,21 @@
 // The `triad` (alias `production_deploy`) entry point: dispatches to one command, maps failures to exit codes.
 import { asTriadError, systemClock, triadVersion, TriadError } from '../shared/index.js';
 import { formatHelp, parseCommandArgs, type CliIO, type Command } from './command.js';
+import { consensusCommand } from './commands/consensus-analyze.js';
+import { forceConsensusSyncCommand } from './commands/force-consensus-sync.js';
+import { migrateCommand } from './commands/migrate.js';
 import { nodeCommand } from './commands/node.js';
 import { statusCommand } from './commands/status.js';
 import { upCommand } from './commands/up.js';
 
-export const commands: readonly Command[] = [upCommand, nodeCommand, statusCommand];
+export const commands: readonly Command[] = [
+  upCommand,
+  nodeCommand,
+  statusCommand,
+  forceConsensusSyncCommand,
+  consensusCommand,
+  migrateCommand,
+];
 
 function findCommand(name: string): Command | undefined {
   return commands.find((c) => c.name === name || c.aliases?.includes(name));

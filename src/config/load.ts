@@ -20,6 +20,8 @@ export interface RuntimeEnv {
   dataDir: string;
   logLevel: string;
   profile: 'production' | 'demo';
+  /** TRIAD_TEST_HOOKS=1 enables Admin calls that only tests may make (setting a node's measurement directly). */
+  testHooks: boolean;
 }
 
 export interface LoadConfigOptions {
@@ -62,6 +64,7 @@ export function readRuntimeEnv(env: Readonly<Record<string, string | undefined>>
     dataDir: path.resolve(cwd, env.TRIAD_DATA_DIR ?? '.triad'),
     logLevel: env.TRIAD_LOG_LEVEL ?? 'info',
     profile,
+    testHooks: env.TRIAD_TEST_HOOKS === '1',
   };
 }
 

@@ -1,9 +1,20 @@
 // Pure Graph Laplacian math (DESIGN §3): no I/O, no clock, so the live protocol and `triad consensus analyze` agree.
-import { eigs, expm, matrix, multiply, type Matrix } from 'mathjs';
+import { createRequire } from 'node:module';
+import type * as MathJs from 'mathjs';
 import { TriadError } from '../shared/index.js';
 import { componentsOf, graphFromTopology, standardShapeOf, type Graph, type StandardShape } from './topology.js';
 
 export type SquareMatrix = readonly (readonly number[])[];
+
+/**
+ * mathjs takes about half a second to load. Every node process imports this module, but only custom topologies and
+ * `triad consensus analyze` need the solver (standard shapes use closed forms), so it is loaded on first use.
+ */
+let mathjs: typeof MathJs | undefined;
+function math(): typeof MathJs {
+  mathjs ??= createRequire(import.meta.url)('mathjs') as typeof MathJs;
+  return mathjs;
+}
 
 /**
  * Below this a convergence factor is rounding noise: on K_n at a* = 1/n every |1 − a·n| is 0 in exact arithmetic but
@@ -49,7 +60,7 @@ export function eigenvaluesOf(L: SquareMatrix): number[] {
   if (n === 0) return [];
   if (scale === 0 || n === 1) return L.map((row, i) => row[i] ?? 0);
   const scaled = L.map((row) => row.map((v) => v / scale));
-  const { values } = eigs(scaled, { eigenvectors: false });
+  const { values } = math().eigs(scaled, { eigenvectors: false });
   const list = (Array.isArray(values) ? values : values.toArray()) as number[];
   return list.map((v) => v * scale).sort((x, y) => x - y);
 }
@@ -182,6 +193,7 @@ export function consensusErrorVec(xs: readonly (readonly number[])[], mean: read
 export function stateAt(L: SquareMatrix, x0: readonly number[], t: number): number[] {
   checkLength('x0', x0.length, L.length);
   if (L.length === 0) return [];
+  const { expm, matrix, multiply } = math();
   const flow = expm(matrix(L.map((row) => row.map((v) => -t * v))));
-  return multiply<Matrix>(flow, matrix([...x0])).toArray() as number[];
+  return multiply<MathJs.Matrix>(flow, matrix([...x0])).toArray() as number[];
 }

@@ -2,7 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import type { InstanceAddress, TriadConfig } from '../config/index.js';
 import { Readiness } from '../health/index.js';
-import type { NodeMetrics } from '../metrics/index.js';
+import type { ConsensusMetrics, NodeMetrics } from '../metrics/index.js';
 import {
   unaryHandler,
   type Empty,
@@ -11,6 +11,7 @@ import {
   type NodeState,
 } from '../protocol/index.js';
 import { TriadError, triadVersion, type Clock, type Logger } from '../shared/index.js';
+import { createConsensusEdge } from './consensus-edge.js';
 import { bindGrpc, createGrpcServer, shutdownGrpc, type GrpcEndpoint } from './grpc-server.js';
 import { createHttpServer, listenHttp } from './http-server.js';
 import { PeerSet } from './peers.js';
@@ -21,6 +22,7 @@ export interface NodeDeps {
   clock: Clock;
   log: Logger;
   metrics: NodeMetrics;
+  consensusMetrics: ConsensusMetrics;
 }
 
 export interface TriadNode {
@@ -49,6 +51,15 @@ export function createNode(deps: NodeDeps): TriadNode {
     startedAt,
   });
   readiness.register('peers', peers.readinessCheck);
+  const consensus = createConsensusEdge({
+    config,
+    self: self.name,
+    clock,
+    log,
+    metrics: deps.consensusMetrics,
+    isReachable: (member) => peers.isReachable(member),
+  });
+  readiness.register('consensus', consensus.readinessCheck);
 
   const uptimeSeconds = () => (clock.now() - startedAt) / 1000;
   const state = (): NodeState => {
@@ -65,6 +76,7 @@ export function createNode(deps: NodeDeps): TriadNode {
       topology: config.cluster.topology,
       http_address: `${self.host}:${self.httpPort}`,
       cluster_name: config.cluster.name,
+      consensus: consensus.view(),
     };
   };
 
@@ -81,6 +93,8 @@ export function createNode(deps: NodeDeps): TriadNode {
         }),
       ),
     },
+    Peer: consensus.peerService,
+    Admin: consensus.adminHandlers,
   });
 
   const publishReadiness = () => {
@@ -111,6 +125,7 @@ export function createNode(deps: NodeDeps): TriadNode {
       }
       readiness.markStarted();
       peers.start(publishReadiness);
+      consensus.start();
       log.info(
         {
           operation: 'node_start',
@@ -125,6 +140,7 @@ export function createNode(deps: NodeDeps): TriadNode {
     async stop(forceAfterMs = 10_000) {
       log.info({ operation: 'node_stop' }, 'node stopping');
       grpc.setServing(false);
+      await consensus.stop();
       await peers.stop();
       await shutdownGrpc(grpc.server, forceAfterMs);
       if (http) {

@@ -20,6 +20,20 @@ export interface NodeState {
   topology: string;
   http_address: string;
   cluster_name: string;
+  consensus: ConsensusView;
+}
+
+export interface ConsensusView {
+  has_epoch: boolean;
+  topology: string;
+  lambda2: number;
+  error: number;
+  converged: boolean;
+  last_epoch_at_ms: number;
+  time_seconds: number;
+  rounds: number;
+  epoch_id: string;
+  unreachable: string[];
 }
 
 export interface HeartbeatRequest {
@@ -34,3 +48,81 @@ export interface HeartbeatReply {
 }
 
 export type Empty = Record<string, never>;
+
+export interface Edge {
+  a: string;
+  b: string;
+  weight: number;
+}
+
+export interface EpochPlan {
+  epoch_id: string;
+  initiator: string;
+  participants: string[];
+  edges: Edge[];
+  step: number;
+  rounds: number;
+  round_timeout_ms: number;
+  vector_keys: string[];
+}
+
+export interface EpochReport {
+  epoch_id: string;
+  instance: string;
+  snapshot: number[];
+  final: number[];
+  rounds_run: number;
+  dropped: string[];
+}
+
+export interface RoundMessage {
+  epoch_id: string;
+  from: string;
+  round: number;
+  value: number[];
+}
+
+export interface MemberResult {
+  member: string;
+  reachable: boolean;
+  divergence: number;
+  error: number;
+  final: number[];
+  rounds_run: number;
+}
+
+export interface EpochOutcome {
+  epoch_id: string;
+  initiator: string;
+  topology: string;
+  started_at_ms: number;
+  time_seconds: number;
+  error: number;
+  converged: boolean;
+  rounds: number;
+  lambda2: number;
+  step: number;
+  epsilon: number;
+  unreachable: string[];
+  members: MemberResult[];
+  vector_keys: string[];
+  agreed: number[];
+}
+
+export interface ForceConsensusSyncRequest {
+  instances: string[];
+}
+
+export interface SetTestMeasurementRequest {
+  value: number[];
+}
+
+/** One message on a peer link; exactly one of the bodies is set (`body` names it when decoded). */
+export interface PeerMessage {
+  from: string;
+  body?: 'plan' | 'round' | 'report' | 'outcome';
+  plan?: EpochPlan | null;
+  round?: RoundMessage | null;
+  report?: EpochReport | null;
+  outcome?: EpochOutcome | null;
+}

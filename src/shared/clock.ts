@@ -5,12 +5,21 @@
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
+  /** Monotonic, sub-millisecond time for measuring short intervals (consensus epochs take about a millisecond). */
+  monotonicMs(): number;
   /** Resolves after `ms`; rejects with the signal's reason when aborted. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Calls `fn` after `ms` unless the returned cancel function is called first (no AbortController: hot paths). */
+  timeout(ms: number, fn: () => void): () => void;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonicMs: () => performance.now(),
+  timeout: (ms, fn) => {
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
+  },
   sleep: (ms, signal) =>
     new Promise<void>((resolve, reject) => {
       if (signal?.aborted) {

@@ -1,4 +1,3 @@
-import { runNode } from '../../main.js';
 import { configOption, requireString, type Command } from '../command.js';
 
 export const nodeCommand: Command = {
@@ -13,6 +12,8 @@ export const nodeCommand: Command = {
   async run(values, _positionals, io) {
     const instance = requireString(values, 'instance', 'node');
     const configPath = typeof values.config === 'string' ? values.config : undefined;
+    // Loaded here, not at the top: every other command would otherwise pay for loading the whole node.
+    const { runNode } = await import('../../main.js');
     return runNode({ instance, env: io.env, cwd: io.cwd, ...(configPath ? { configPath } : {}) });
   },
 };

@@ -1,6 +1,7 @@
 import { configOption, jsonOption, targetOption, writeJson, type Command } from '../command.js';
 import { probeCluster, type NodeProbe } from '../cluster-client.js';
 import { formatTable, formatUptime } from '../table.js';
+import type { ConsensusView } from '../../protocol/index.js';
 import { TriadError } from '../../shared/index.js';
 
 export const statusCommand: Command = {
@@ -11,14 +12,31 @@ export const statusCommand: Command = {
   examples: ['triad status', 'triad status --json', 'triad status --target 127.0.0.1:50052'],
   async run(values, _positionals, io) {
     const probes = await probeCluster(values, io);
-    if (values.json) writeJson(io, { nodes: probes.map(toJson) });
-    else io.stdout.write(render(probes));
+    const consensus = latestConsensus(probes);
+    if (values.json) writeJson(io, { consensus: consensus ?? null, nodes: probes.map(toJson) });
+    else io.stdout.write(`${renderConsensus(consensus, io.clock.now())}\n${render(probes)}`);
     if (probes.every((p) => !p.reachable)) {
       throw new TriadError('PEER_UNAVAILABLE', 'no node of the cluster answered: is it running? (`triad up`)');
     }
     return 0;
   },
 };
+
+/** The newest epoch any reachable node knows of: every node records the outcomes published to it. */
+function latestConsensus(probes: NodeProbe[]): ConsensusView | undefined {
+  return probes
+    .flatMap((p) => (p.reachable && p.state.consensus.has_epoch ? [p.state.consensus] : []))
+    .sort((a, b) => b.last_epoch_at_ms - a.last_epoch_at_ms)[0];
+}
+
+function renderConsensus(c: ConsensusView | undefined, now: number): string {
+  if (!c) return 'consensus: no epoch yet\n';
+  const age = formatUptime((now - c.last_epoch_at_ms) / 1000);
+  const state = c.converged
+    ? 'converged'
+    : `NOT converged${c.unreachable.length ? ` (unreachable: ${c.unreachable.join(', ')})` : ''}`;
+  return `consensus: ${c.topology}  λ₂ ${c.lambda2.toPrecision(4)}  error ${c.error.toExponential(2)}  ${state}  last epoch ${age} ago (${(c.time_seconds * 1000).toFixed(2)} ms, ${c.rounds} round${c.rounds === 1 ? '' : 's'})\n`;
+}
 
 function toJson(p: NodeProbe) {
   if (!p.reachable) {

@@ -1,0 +1,57 @@
+export {
+  analyzeGraph,
+  checkInitialValues,
+  DEFAULT_EPSILON,
+  describeComponents,
+  iterate,
+  iterationCap,
+  MAX_ITERATION_WORK,
+  MAX_ITERATIONS,
+} from './analyze.js';
+export type { AnalyzeOptions, ConsensusAnalysis } from './analyze.js';
+export { parseGraphFile } from './graph-file.js';
+export type { GraphFile } from './graph-file.js';
+export {
+  consensusError,
+  consensusErrorVec,
+  consensusStep,
+  convergenceFactor,
+  eigenvaluesOf,
+  laplacianOf,
+  localUpdate,
+  meanOf,
+  mixingTime,
+  optimalStep,
+  predictedRounds,
+  spectrum,
+  stateAt,
+} from './laplacian.js';
+export type { SquareMatrix } from './laplacian.js';
+export {
+  componentsOf,
+  createGraph,
+  defaultNodeNames,
+  graphFromCluster,
+  graphFromTopology,
+  graphIssues,
+  MAX_NODES,
+  parseTopologySpec,
+  standardShapeOf,
+} from './topology.js';
+export type { Edge, Graph, GraphIssue, StandardShape } from './topology.js';
+export { ConsensusCoordinator } from './coordinator.js';
+export type { CoordinatorDeps, EpochGraph, RunEpochOptions } from './coordinator.js';
+export { createEpochPlanner, topologyLabel } from './epoch-planner.js';
+export {
+  agreedLayerView,
+  emptyMeasurement,
+  measurementFields,
+  measurementKeys,
+  measurementVector,
+} from './measurement.js';
+export type { AgreedLayer, LayerMeasurement, MeasurementField } from './measurement.js';
+export { componentDivergence, measureEpoch } from './outcome.js';
+export type { MeasuredEpoch } from './outcome.js';
+export { EpochParticipant } from './participant.js';
+export type { ParticipantDeps, PeerTransport } from './participant.js';
+export { Mailbox } from './mailbox.js';

@@ -1,0 +1,77 @@
+import { layerIds, type LayerId } from '../config/index.js';
+
+/**
+ * The measurement vector m_i each node contributes to an epoch (DESIGN §3): per layer, the node's own
+ * amplification, error rate and burden rate, plus whether it reports the layer at all and how many operations the
+ * window held. Every entry is something whose *mean* over the cluster means something, so the agreed vector x̄ can
+ * be turned back into cluster-wide figures (see agreedLayerView).
+ */
+export const measurementFields = ['amplification', 'error_rate', 'burden_rate', 'reporting', 'samples'] as const;
+export type MeasurementField = (typeof measurementFields)[number];
+
+export const measurementKeys: readonly string[] = layerIds.flatMap((layer) =>
+  measurementFields.map((field) => `${layer}.${field}`),
+);
+
+export type LayerMeasurement = Record<MeasurementField, number>;
+
+export function emptyMeasurement(): number[] {
+  return measurementKeys.map(() => 0);
+}
+
+export function indexOf(layer: LayerId, field: MeasurementField): number {
+  return layerIds.indexOf(layer) * measurementFields.length + measurementFields.indexOf(field);
+}
+
+/** Builds a vector from per-layer figures; a layer this node does not run contributes zeros. */
+export function measurementVector(layers: Partial<Record<LayerId, LayerMeasurement>>): number[] {
+  const vector = emptyMeasurement();
+  for (const layer of layerIds) {
+    const m = layers[layer];
+    if (!m) continue;
+    for (const field of measurementFields) {
+      const value = m[field];
+      // A NaN or infinity would poison every node's average for the whole epoch: it is "no data", i.e. 0.
+      vector[indexOf(layer, field)] = Number.isFinite(value) ? value : 0;
+    }
+  }
+  return vector;
+}
+
+export interface AgreedLayer {
+  /** Instances whose measurement of this layer went into the figures. */
+  reportingInstances: number;
+  /** Mean amplification over the instances that report the layer; undefined when none does. */
+  amplification?: number;
+  errorRate?: number;
+  /** Cluster-wide burden rate, hours saved per hour. */
+  burdenRate: number;
+  /** Operations in the window, cluster-wide. */
+  samples: number;
+}
+
+/**
+ * Cluster-wide per-layer figures from the agreed mean x̄ of `members` vectors. Means of "reporting"-weighted
+ * entries divided by the mean of "reporting" give averages over the instances that run the layer, so a layer out
+ * on alpha only is judged by alpha, not diluted by the instances where it is off.
+ */
+export function agreedLayerView(agreed: readonly number[], members: number): Record<LayerId, AgreedLayer> {
+  const at = (layer: LayerId, field: MeasurementField) => agreed[indexOf(layer, field)] ?? 0;
+  const view = {} as Record<LayerId, AgreedLayer>;
+  for (const layer of layerIds) {
+    const reporting = at(layer, 'reporting');
+    const reportingInstances = Math.round(reporting * members);
+    view[layer] = {
+      reportingInstances,
+      ...(reportingInstances > 0
+        ? {
+            amplification: at(layer, 'amplification') / reporting,
+            errorRate: at(layer, 'error_rate') / reporting,
+          }
+        : {}),
+      burdenRate: at(layer, 'burden_rate') * members,
+      samples: Math.round(at(layer, 'samples') * members),
+    };
+  }
+  return view;
+}
