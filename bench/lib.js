@@ -29,24 +29,36 @@ export function summarize(samplesMs) {
 }
 
 export function machine() {
-  return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, platform: `${os.platform()} ${os.release()}` };
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  };
 }
 
 /** Writes bench/results/<name>.json, the file docs/benchmarks.md quotes. */
 export function writeResult(name, results) {
   mkdirSync(path.join(root, 'bench/results'), { recursive: true });
   const file = path.join(root, 'bench/results', `${name}.json`);
-  writeFileSync(file, `${JSON.stringify({ generatedAt: new Date().toISOString(), machine: machine(), results }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ generatedAt: new Date().toISOString(), machine: machine(), results }, null, 2)}\n`,
+  );
   return file;
 }
 
 export async function freePorts(count) {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise((resolve, reject) => {
+          const s = createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
   );
   const ports = servers.map((s) => s.address().port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
@@ -63,7 +75,9 @@ export async function tempCluster(names = ['alpha', 'beta', 'gamma'], extraYaml 
     '  name: bench',
     `  layers_file: ${JSON.stringify(path.join(root, 'config/layers.yaml'))}`,
     'instances:',
-    ...instances.map((i) => `  - { name: ${i.name}, host: 127.0.0.1, grpc_port: ${i.grpcPort}, http_port: ${i.httpPort} }`),
+    ...instances.map(
+      (i) => `  - { name: ${i.name}, host: 127.0.0.1, grpc_port: ${i.grpcPort}, http_port: ${i.httpPort} }`,
+    ),
     extraYaml,
   ].join('\n');
   const clusterFile = path.join(dir, 'cluster.yaml');
@@ -72,7 +86,10 @@ export async function tempCluster(names = ['alpha', 'beta', 'gamma'], extraYaml 
 }
 
 export function spawnTriad(args, env = {}) {
-  return spawn(process.execPath, [triadBin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [triadBin, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 export async function waitUntil(check, timeoutMs, what) {

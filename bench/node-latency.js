@@ -28,7 +28,9 @@ function unaryLoop(client, method, request, n) {
 }
 
 async function measureEcho() {
-  const server = spawn(process.execPath, [fileURLToPath(new URL('./echo-server.js', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(process.execPath, [fileURLToPath(new URL('./echo-server.js', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise((resolve) => server.stdout.once('data', (d) => resolve(Number(String(d).trim()))));
   const proto = loadPackageDefinition(loadSync(fileURLToPath(new URL('./echo.proto', import.meta.url))));
   const client = new proto.bench.Echo(`127.0.0.1:${port}`, credentials.createInsecure());
@@ -43,9 +45,15 @@ async function measureEcho() {
 
 async function measureGetState() {
   const cluster = await tempCluster();
-  const nodes = cluster.instances.map((i) => spawnTriad(['node', '--instance', i.name, '--config', cluster.clusterFile], { TRIAD_DATA_DIR: cluster.dir }));
+  const nodes = cluster.instances.map((i) =>
+    spawnTriad(['node', '--instance', i.name, '--config', cluster.clusterFile], { TRIAD_DATA_DIR: cluster.dir }),
+  );
   try {
-    await waitUntil(async () => (await Promise.all(cluster.instances.map((i) => isReady(`127.0.0.1:${i.httpPort}`)))).every(Boolean), 20_000, 'cluster ready');
+    await waitUntil(
+      async () => (await Promise.all(cluster.instances.map((i) => isReady(`127.0.0.1:${i.httpPort}`)))).every(Boolean),
+      20_000,
+      'cluster ready',
+    );
     const client = createServiceClient('Node', `127.0.0.1:${cluster.instances[0].grpcPort}`);
     await unaryLoop(client, 'GetState', {}, warmup);
     const samples = await unaryLoop(client, 'GetState', {}, calls);
@@ -85,7 +93,13 @@ const echo = await measureEcho();
 const getState = await measureGetState();
 const up = await measureUp();
 const ratio = { p50: +(getState.p50 / echo.p50).toFixed(2), p99: +(getState.p99 / echo.p99).toFixed(2) };
-const file = writeResult('node-latency', { calls, echoFloorMs: echo, getStateMs: getState, ratioToFloor: ratio, upUntilReadyMs: up });
+const file = writeResult('node-latency', {
+  calls,
+  echoFloorMs: echo,
+  getStateMs: getState,
+  ratioToFloor: ratio,
+  upUntilReadyMs: up,
+});
 console.log(`GetState  p50 ${getState.p50} ms  p99 ${getState.p99} ms   (${calls} calls, 3-node cluster)`);
 console.log(`echo      p50 ${echo.p50} ms  p99 ${echo.p99} ms   (bare grpc-js floor)`);
 console.log(`ratio     p50 ${ratio.p50}×  p99 ${ratio.p99}×   (goal ≤ 1.5×)`);

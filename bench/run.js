@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 
 const dir = fileURLToPath(new URL('./', import.meta.url));
 const skip = new Set(['run.js', 'lib.js', 'echo-server.js']);
-const all = readdirSync(dir).filter((f) => f.endsWith('.js') && !skip.has(f)).map((f) => f.replace(/\.js$/, ''));
+const all = readdirSync(dir)
+  .filter((f) => f.endsWith('.js') && !skip.has(f))
+  .map((f) => f.replace(/\.js$/, ''));
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !all.includes(w));
 if (unknown.length > 0) {
