@@ -1,9 +1,9 @@
 // Composition root of a node process: reads config once, wires the components, owns process signals.
 import { Registry } from 'prom-client';
 import { loadConfig } from './config/index.js';
-import { createConsensusMetrics, createNodeMetrics } from './metrics/index.js';
+import { createMetrics } from './metrics/index.js';
 import { createNode } from './node/index.js';
-import { asTriadError, createLogger, systemClock } from './shared/index.js';
+import { asTriadError, createLogger, systemClock, TriadError } from './shared/index.js';
 
 export interface RunNodeOptions {
   instance: string;
@@ -20,14 +20,23 @@ export async function runNode(options: RunNodeOptions): Promise<number> {
     ...(options.configPath ? { configPath: options.configPath } : {}),
   });
   const log = createLogger(options.instance, { level: config.env.logLevel });
-  const registry = new Registry();
+  if (!config.cluster.instances.some((i) => i.name === options.instance)) {
+    const names = config.cluster.instances.map((i) => i.name).join(', ');
+    throw new TriadError('USAGE', `unknown instance "${options.instance}" (the cluster config has: ${names})`);
+  }
+  if (!config.env.databaseUrl) {
+    throw new TriadError(
+      'STORAGE_UNAVAILABLE',
+      'DATABASE_URL is not set: a node keeps desired state and history in PostgreSQL. `triad up` runs a local cluster with an embedded PostgreSQL and sets it for its nodes; to run a node yourself, set DATABASE_URL=postgres://user@host:5432/db',
+    );
+  }
   const node = createNode({
     config,
     instance: options.instance,
     clock: systemClock,
     log,
-    metrics: createNodeMetrics(registry),
-    consensusMetrics: createConsensusMetrics(registry),
+    metrics: createMetrics(new Registry()),
+    databaseUrl: config.env.databaseUrl,
   });
   try {
     await node.start();

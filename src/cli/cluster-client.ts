@@ -72,17 +72,15 @@ export async function probeCluster(values: ParsedValues, io: CliIO): Promise<Nod
 }
 
 /**
- * Calls one Admin method on the --target node, or on the first node of the cluster config that answers: an
- * operator at 3 a.m. should not have to know which node is up.
+ * Runs `call` against the --target node, or the first node of the cluster config that answers: an operator at 3 a.m.
+ * should not have to know which node is up. Only "could not connect" moves on to the next node; any answer, error
+ * or not, is final (a change must never be sent twice because the first node was slow).
  */
-export async function callAdmin<Req, Res>(
+export async function withAdmin<T>(
   values: ParsedValues,
   io: CliIO,
-  method: string,
-  request: Req,
-  deadlineMs: number,
-  context?: { correlation_id?: string },
-): Promise<{ response: Res; address: string }> {
+  call: (client: Client, address: string) => Promise<T>,
+): Promise<T> {
   const target = optionalString(values, 'target');
   const addresses = target
     ? [parseTarget(target)]
@@ -91,17 +89,33 @@ export async function callAdmin<Req, Res>(
   for (const address of addresses) {
     const client = createServiceClient<Client>('Admin', address);
     try {
-      const response = await callUnary<Req, Res>(client, method, request, {
-        deadlineMs,
-        ...(context ? { context } : {}),
-      });
-      return { response, address };
+      return await call(client, address);
     } catch (err) {
-      if (!(err instanceof TriadError) || err.code !== 'PEER_UNAVAILABLE') throw err;
+      if (!(err instanceof TriadError) || err.code !== 'PEER_UNAVAILABLE' || !isConnectFailure(err)) throw err;
       failures.push(`${address}: ${err.detail}`);
     } finally {
       client.close();
     }
   }
   throw new TriadError('PEER_UNAVAILABLE', `no node answered: ${failures.join('; ')}`);
+}
+
+/** grpc-js says "No connection established" when the call never reached the server. */
+function isConnectFailure(err: TriadError): boolean {
+  return /No connection established|ECONNREFUSED|connect/i.test(err.detail);
+}
+
+/** One unary Admin call on whichever node answers (see withAdmin). */
+export async function callAdmin<Req, Res>(
+  values: ParsedValues,
+  io: CliIO,
+  method: string,
+  request: Req,
+  deadlineMs: number,
+  context?: { correlation_id?: string },
+): Promise<{ response: Res; address: string }> {
+  return withAdmin(values, io, async (client, address) => ({
+    response: await callUnary<Req, Res>(client, method, request, { deadlineMs, ...(context ? { context } : {}) }),
+    address,
+  }));
 }

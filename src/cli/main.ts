@@ -1,7 +1,13 @@
 // The `triad` (alias `production_deploy`) entry point: dispatches to one command, maps failures to exit codes.
 import { asTriadError, systemClock, triadVersion, TriadError } from '../shared/index.js';
 import { formatHelp, parseCommandArgs, type CliIO, type Command } from './command.js';
+import { auditCommand } from './commands/audit.js';
+import { checkHealthCommand } from './commands/check-health.js';
 import { consensusCommand } from './commands/consensus-analyze.js';
+import { disableFrameworkCommand, enableFrameworkCommand } from './commands/frameworks.js';
+import { historyCommand } from './commands/history.js';
+import { activateLayersCommand, deactivateLayersCommand } from './commands/layers.js';
+import { emergencyDisableCommand, rollbackCommand } from './commands/rollback.js';
 import { forceConsensusSyncCommand } from './commands/force-consensus-sync.js';
 import { migrateCommand } from './commands/migrate.js';
 import { nodeCommand } from './commands/node.js';
@@ -12,8 +18,17 @@ export const commands: readonly Command[] = [
   upCommand,
   nodeCommand,
   statusCommand,
+  activateLayersCommand,
+  deactivateLayersCommand,
+  checkHealthCommand,
+  disableFrameworkCommand,
+  enableFrameworkCommand,
+  rollbackCommand,
+  historyCommand,
+  emergencyDisableCommand,
   forceConsensusSyncCommand,
   consensusCommand,
+  auditCommand,
   migrateCommand,
 ];
 
@@ -60,7 +75,10 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
   } catch (err) {
     const error = asTriadError(err);
     if (wantsJson) {
-      io.stdout.write(`${JSON.stringify({ error: { code: error.code, message: error.detail } }, null, 2)}\n`);
+      const details = error.details !== undefined ? { details: error.details } : {};
+      io.stdout.write(
+        `${JSON.stringify({ error: { code: error.code, message: error.detail, ...details } }, null, 2)}\n`,
+      );
     }
     io.stderr.write(`triad: ${error.message}\n`);
     if (!command) io.stderr.write("Run 'triad --help' for the list of commands.\n");

@@ -13,5 +13,5 @@ export type {
   StageConfig,
   TriggerMetric,
 } from './layers.js';
-export { loadConfig, readRuntimeEnv, resolveClusterFile } from './load.js';
+export { durationScaler, loadConfig, readRuntimeEnv, resolveClusterFile } from './load.js';
 export type { LoadConfigOptions, RuntimeEnv, TriadConfig } from './load.js';

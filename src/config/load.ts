@@ -82,3 +82,13 @@ function displayPath(file: string, cwd: string): string {
   const relative = path.relative(cwd, file);
   return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
 }
+
+/**
+ * The duration in force for a configured one: as written in production; under the demo profile multiplied by
+ * `demo.time_scale` with `demo.min_duration` as a floor, so "7 days stable" passes in seconds.
+ */
+export function durationScaler(config: Pick<TriadConfig, 'layers' | 'env'>): (ms: number) => number {
+  if (config.env.profile !== 'demo') return (ms) => ms;
+  const { timeScale, minDurationMs } = config.layers.demo;
+  return (ms) => Math.max(minDurationMs, ms * timeScale);
+}

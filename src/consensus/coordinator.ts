@@ -48,6 +48,7 @@ export class ConsensusCoordinator {
   private loop?: Promise<void>;
   private readonly stopping = new AbortController();
   private readonly reports: Mailbox<EpochReport>;
+  private wake: () => void = () => undefined;
 
   constructor(private readonly deps: CoordinatorDeps) {
     this.bootId = deps.clock.now().toString(36);
@@ -162,19 +163,22 @@ export class ConsensusCoordinator {
     return outcome;
   }
 
-  /** Runs an epoch every `intervalMs` while `isLeader()` says this node leads; the first soon after start. */
-  start(intervalMs: number, isLeader: () => boolean, firstDelayMs = Math.min(intervalMs, 1_000)): void {
+  /**
+   * Runs an epoch every `intervalMs` while `isLeader()` says this node leads. kick() runs one sooner: when this node
+   * becomes leader, or a member comes back, the cluster should not wait a whole interval to know where it stands.
+   */
+  start(intervalMs: number, isLeader: () => boolean): void {
     const { clock, log } = this.deps;
     const signal = this.stopping.signal;
     this.loop = (async () => {
-      let delay = firstDelayMs;
       while (!signal.aborted) {
-        try {
-          await clock.sleep(delay, signal);
-        } catch {
-          return;
-        }
-        delay = intervalMs;
+        const wake = new AbortController();
+        this.wake = () => wake.abort();
+        const onStop = () => wake.abort();
+        signal.addEventListener('abort', onStop, { once: true });
+        await clock.sleep(intervalMs, wake.signal).catch(() => undefined);
+        signal.removeEventListener('abort', onStop);
+        if (signal.aborted) return;
         if (!isLeader()) continue;
         try {
           await this.runEpoch();
@@ -183,6 +187,11 @@ export class ConsensusCoordinator {
         }
       }
     })();
+  }
+
+  /** Ends the current wait of the interval loop early (no effect when not started, or mid-epoch). */
+  kick(): void {
+    this.wake();
   }
 
   async stop(): Promise<void> {

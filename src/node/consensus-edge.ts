@@ -29,6 +29,8 @@ export interface ConsensusEdgeDeps {
   isReachable: (member: string) => boolean;
   /** This node's measurement vector; the runtime supplies it (zeros until it does). */
   measure?: () => number[];
+  isLeader: () => boolean;
+  onOutcome: (outcome: EpochOutcome) => void;
 }
 
 /**
@@ -63,7 +65,10 @@ export function createConsensusEdge(deps: ConsensusEdgeDeps) {
     transport,
     clock,
     log,
-    onOutcome: (outcome) => deps.metrics.record(outcome),
+    onOutcome: (outcome) => {
+      deps.metrics.record(outcome);
+      deps.onOutcome(outcome);
+    },
   });
 
   const view = (): ConsensusView => {
@@ -119,17 +124,13 @@ export function createConsensusEdge(deps: ConsensusEdgeDeps) {
     }),
   };
 
-  // Until storage elects a leader, the first reachable member in config order starts the interval epochs: every
-  // node computes the same answer from its heartbeat view, so normally exactly one does.
-  const isLeader = () => members.find((m) => m === self || deps.isReachable(m)) === self;
-
   return {
     coordinator,
     peerService,
     adminHandlers,
     readinessCheck,
     view,
-    start: () => coordinator.start(config.cluster.consensus.intervalMs, isLeader),
+    start: () => coordinator.start(config.cluster.consensus.intervalMs, deps.isLeader),
     async stop() {
       await coordinator.stop();
       transport.close();

@@ -2,7 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import type { InstanceAddress, TriadConfig } from '../config/index.js';
 import { Readiness } from '../health/index.js';
-import type { ConsensusMetrics, NodeMetrics } from '../metrics/index.js';
+import type { TriadMetrics } from '../metrics/index.js';
 import {
   unaryHandler,
   type Empty,
@@ -12,6 +12,7 @@ import {
 } from '../protocol/index.js';
 import { TriadError, triadVersion, type Clock, type Logger } from '../shared/index.js';
 import { createConsensusEdge } from './consensus-edge.js';
+import { createLayerEdge } from './layer-edge.js';
 import { bindGrpc, createGrpcServer, shutdownGrpc, type GrpcEndpoint } from './grpc-server.js';
 import { createHttpServer, listenHttp } from './http-server.js';
 import { PeerSet } from './peers.js';
@@ -21,8 +22,8 @@ export interface NodeDeps {
   instance: string;
   clock: Clock;
   log: Logger;
-  metrics: NodeMetrics;
-  consensusMetrics: ConsensusMetrics;
+  metrics: TriadMetrics;
+  databaseUrl: string;
 }
 
 export interface TriadNode {
@@ -47,8 +48,9 @@ export function createNode(deps: NodeDeps): TriadNode {
     heartbeat: config.cluster.heartbeat,
     clock,
     log,
-    metrics,
+    metrics: metrics.node,
     startedAt,
+    onTransition: () => consensus.coordinator.kick(),
   });
   readiness.register('peers', peers.readinessCheck);
   const consensus = createConsensusEdge({
@@ -56,10 +58,25 @@ export function createNode(deps: NodeDeps): TriadNode {
     self: self.name,
     clock,
     log,
-    metrics: deps.consensusMetrics,
+    metrics: metrics.consensus,
     isReachable: (member) => peers.isReachable(member),
+    // The leader starts the interval epochs; every outcome also feeds the layer manager (bands, measurements).
+    isLeader: () => layers.leader.isLeader,
+    onOutcome: (outcome) => layers.onOutcome(outcome),
   });
   readiness.register('consensus', consensus.readinessCheck);
+  const layers = createLayerEdge({
+    config,
+    databaseUrl: deps.databaseUrl,
+    self: self.name,
+    clock,
+    log,
+    metrics: metrics.layers,
+    consensus: consensus.coordinator,
+    isReachable: (member) => peers.isReachable(member),
+    rttMs: (member) => peers.rttMs(member),
+  });
+  readiness.register('storage', layers.readinessCheck);
 
   const uptimeSeconds = () => (clock.now() - startedAt) / 1000;
   const state = (): NodeState => {
@@ -70,7 +87,7 @@ export function createNode(deps: NodeDeps): TriadNode {
       uptime_seconds: uptimeSeconds(),
       started_at_ms: startedAt,
       peers: peers.view(),
-      active_layers: [],
+      ...layers.state(),
       ready: report.ready,
       not_ready_reasons: report.reasons,
       topology: config.cluster.topology,
@@ -93,14 +110,14 @@ export function createNode(deps: NodeDeps): TriadNode {
         }),
       ),
     },
-    Peer: consensus.peerService,
-    Admin: consensus.adminHandlers,
+    Peer: { ...consensus.peerService, Apply: layers.applyHandler },
+    Admin: { ...consensus.adminHandlers, ...layers.adminHandlers },
   });
 
   const publishReadiness = () => {
     const { ready } = readiness.evaluate();
     grpc.setServing(ready);
-    metrics.ready.set(ready ? 1 : 0);
+    metrics.node.ready.set(ready ? 1 : 0);
   };
 
   let http: HttpServer | undefined;
@@ -108,11 +125,13 @@ export function createNode(deps: NodeDeps): TriadNode {
   return {
     self,
     async start() {
-      metrics.nodeInfo.set({ version: triadVersion, cluster: config.cluster.name }, 1);
+      metrics.node.nodeInfo.set({ version: triadVersion, cluster: config.cluster.name }, 1);
+      // Desired state first: a node that restarts mid-rollout must serve the latest version from its first answer.
+      await layers.start();
       await bindGrpc(grpc.server, self.host, self.grpcPort, self.name);
       http = createHttpServer({
         instance: self.name,
-        metrics,
+        metrics: metrics.node,
         readiness: () => readiness.evaluate(),
         beforeScrape: () => peers.refreshMetrics(),
         log,
@@ -142,6 +161,7 @@ export function createNode(deps: NodeDeps): TriadNode {
       grpc.setServing(false);
       await consensus.stop();
       await peers.stop();
+      await layers.stop();
       await shutdownGrpc(grpc.server, forceAfterMs);
       if (http) {
         const server = http;

@@ -28,6 +28,8 @@ export interface PeerSetOptions {
   log: Logger;
   metrics: NodeMetrics;
   startedAt: number;
+  /** Told when a peer becomes reachable or unreachable (consensus runs an epoch then). */
+  onTransition?: (peer: string, reachable: boolean) => void;
 }
 
 /**
@@ -58,6 +60,11 @@ export class PeerSet {
   /** The gRPC client of a peer's Node service, shared with components that talk to peers (consensus rounds). */
   clientOf(name: string): Client | undefined {
     return this.entries.get(name)?.client;
+  }
+
+  /** Round trip of the last successful heartbeat to the peer, ms (0 when never seen). */
+  rttMs(name: string): number {
+    return this.entries.get(name)?.rttMs ?? 0;
   }
 
   isReachable(name: string): boolean {
@@ -141,6 +148,7 @@ export class PeerSet {
     const fields = { operation: 'heartbeat', peer: e.address.name, address: `${e.address.host}:${e.address.grpcPort}` };
     if (reachable) this.options.log.info(fields, 'peer reachable');
     else this.options.log.warn(fields, 'peer unreachable');
+    this.options.onTransition?.(e.address.name, reachable);
   }
 
   private async run(onTick: () => void): Promise<void> {

@@ -17,5 +17,21 @@ export type {
   RoundMessage,
   SetTestMeasurementRequest,
 } from './messages.js';
-export { callUnary, unaryHandler } from './rpc.js';
-export type { CallOptions, UnaryHandler } from './rpc.js';
+export type {
+  ApplyReply,
+  ApplyRequest,
+  HealthReport,
+  InstanceApply,
+  LayerHealth,
+  MutationEvent,
+  MutationOptions,
+  MutationPlan,
+  MutationRequest,
+  MutationResult,
+  VerifyAuditReply,
+  VersionSummary,
+  WireGateCheck,
+  WireTransition,
+} from './admin-messages.js';
+export { callServerStream, callUnary, serverStreamHandler, unaryHandler } from './rpc.js';
+export type { CallOptions, StreamHandler, UnaryHandler } from './rpc.js';

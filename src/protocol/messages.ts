@@ -21,6 +21,8 @@ export interface NodeState {
   http_address: string;
   cluster_name: string;
   consensus: ConsensusView;
+  applied_version: number;
+  leader: boolean;
 }
 
 export interface ConsensusView {

@@ -2,7 +2,9 @@ import {
   Metadata,
   status,
   type Client,
+  type ClientReadableStream,
   type ServerUnaryCall,
+  type ServerWritableStream,
   type ServiceError,
   type sendUnaryData,
 } from '@grpc/grpc-js';
@@ -22,6 +24,8 @@ const traceKey = 'x-trace-id';
 const correlationKey = 'x-correlation-id';
 /** Carries the stable error code so the far side rebuilds the same TriadError, not a bare status. */
 const errorCodeKey = 'triad-error-code';
+/** Structured details (a refused gate's checks) as UTF-8 JSON; binary metadata because JSON may hold non-ASCII. */
+const errorDetailsKey = 'triad-error-details-bin';
 
 export type UnaryHandler<Req, Res> = (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res;
 
@@ -37,13 +41,32 @@ export function unaryHandler<Req, Res>(log: Logger, method: string, handler: Una
         .then(() => handler(call.request, call))
         .then(
           (response) => callback(null, response),
-          (err: unknown) => {
-            const error = asTriadError(err);
-            if (error.code === 'INTERNAL') log.error({ err: error, operation: method }, 'rpc failed');
-            const trailer = new Metadata();
-            trailer.set(errorCodeKey, error.code);
-            callback({ code: errorKinds[error.code].grpc, details: error.detail, metadata: trailer });
-          },
+          (err: unknown) => callback(toServiceError(log, method, err)),
+        );
+    });
+  };
+}
+
+function toServiceError(log: Logger, method: string, err: unknown): Partial<ServiceError> {
+  const error = asTriadError(err);
+  if (error.code === 'INTERNAL') log.error({ err: error, operation: method }, 'rpc failed');
+  const trailer = new Metadata();
+  trailer.set(errorCodeKey, error.code);
+  if (error.details !== undefined) trailer.set(errorDetailsKey, Buffer.from(JSON.stringify(error.details), 'utf8'));
+  return { code: errorKinds[error.code].grpc, details: error.detail, metadata: trailer };
+}
+
+export type StreamHandler<Req, Res> = (request: Req, emit: (message: Res) => void) => Promise<void>;
+
+/** Like unaryHandler for server-streaming methods: `emit` writes one message; a thrown error ends the stream. */
+export function serverStreamHandler<Req, Res>(log: Logger, method: string, handler: StreamHandler<Req, Res>) {
+  return (call: ServerWritableStream<Req, Res>): void => {
+    callContext.run(contextFrom(call.metadata), () => {
+      Promise.resolve()
+        .then(() => handler(call.request, (message) => call.write(message)))
+        .then(
+          () => call.end(),
+          (err: unknown) => call.emit('error', toServiceError(log, method, err)),
         );
     });
   };
@@ -89,9 +112,45 @@ export function callUnary<Req, Res>(client: Client, method: string, request: Req
   });
 }
 
+type StreamMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: { deadline: Date },
+) => ClientReadableStream<Res>;
+
+/** Calls a server-streaming method; `onMessage` sees each message, the promise settles when the stream ends. */
+export function callServerStream<Req, Res>(
+  client: Client,
+  method: string,
+  request: Req,
+  options: CallOptions & { onMessage: (message: Res) => void },
+): Promise<void> {
+  const metadata = new Metadata();
+  const context = { ...callContext.getStore(), ...options.context };
+  if (context.trace_id) metadata.set(traceKey, context.trace_id);
+  if (context.correlation_id) metadata.set(correlationKey, context.correlation_id);
+  const fn = (client as unknown as Record<string, StreamMethod<Req, Res>>)[method];
+  if (typeof fn !== 'function') return Promise.reject(new TriadError('INTERNAL', `no RPC method "${method}"`));
+  return new Promise<void>((resolve, reject) => {
+    const stream = fn.call(client, request, metadata, { deadline: new Date(Date.now() + options.deadlineMs) });
+    stream.on('data', (message: Res) => options.onMessage(message));
+    stream.on('error', (err: ServiceError) => reject(fromServiceError(err, client, method)));
+    stream.on('end', () => resolve());
+  });
+}
+
 function fromServiceError(err: ServiceError, client: Client, method: string): TriadError {
   const code = err.metadata?.get(errorCodeKey)[0];
-  if (isErrorCode(code)) return new TriadError(code, err.details, { cause: err });
+  if (isErrorCode(code)) {
+    const raw = err.metadata?.get(errorDetailsKey)[0];
+    let details: unknown;
+    try {
+      details = Buffer.isBuffer(raw) ? JSON.parse(raw.toString('utf8')) : undefined;
+    } catch {
+      details = undefined;
+    }
+    return new TriadError(code, err.details, { cause: err, ...(details !== undefined ? { details } : {}) });
+  }
   const target = client.getChannel().getTarget().replace(/^dns:/, '');
   switch (err.code) {
     case status.UNAVAILABLE:

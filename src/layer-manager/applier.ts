@@ -1,0 +1,108 @@
+import type pg from 'pg';
+import type { Clock, Logger } from '../shared/index.js';
+import { listen, type Listener } from '../storage/index.js';
+import { desiredStateChannel } from './service.js';
+import type { DesiredStateStore, VersionRow } from './store.js';
+
+export interface ApplierDeps {
+  pool: pg.Pool;
+  databaseUrl: string;
+  store: DesiredStateStore;
+  self: string;
+  clock: Clock;
+  log: Logger;
+  /** Called with each newly applied version, in order, never twice for one version. */
+  onApplied: (row: VersionRow) => void;
+  /** Fallback for a missed notification (PostgreSQL drops them while a listener reconnects). */
+  pollMs?: number;
+}
+
+/**
+ * Follows desired state on one node (DESIGN §2): learns of new versions through LISTEN/NOTIFY, a direct push from the
+ * node that wrote them, or a slow poll; applies the newest idempotently, one at a time, and reports applied_version.
+ */
+export class DesiredStateApplier {
+  private current: VersionRow;
+  private queue: Promise<number> = Promise.resolve(0);
+  private listener?: Listener;
+  private readonly stopping = new AbortController();
+  private poller?: Promise<void>;
+
+  constructor(private readonly deps: ApplierDeps) {
+    this.current = deps.store.initial();
+  }
+
+  get applied(): VersionRow {
+    return this.current;
+  }
+
+  async start(): Promise<void> {
+    await this.catchUp();
+    this.listener = await listen(
+      this.deps.databaseUrl,
+      desiredStateChannel,
+      () => void this.catchUp().catch(() => undefined),
+      {
+        log: this.deps.log,
+        clock: this.deps.clock,
+        applicationName: `triad-${this.deps.self}-listen`,
+        onReconnect: () => void this.catchUp().catch(() => undefined),
+      },
+    );
+    this.poller = this.poll(this.deps.pollMs ?? 5_000);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort(new Error('stopping'));
+    await this.poller;
+    await this.listener?.close();
+  }
+
+  /** Applies `version` or newer if it is not applied yet; resolves with the version applied afterwards. */
+  async applyAtLeast(version: number): Promise<number> {
+    if (this.current.version >= version) return this.current.version;
+    return this.catchUp();
+  }
+
+  /** Serialised: concurrent triggers (notify + push + poll) share one read of the newest version. */
+  catchUp(): Promise<number> {
+    const next = this.queue.then(
+      () => this.applyLatest(),
+      () => this.applyLatest(),
+    );
+    this.queue = next.catch(() => this.current.version);
+    return next;
+  }
+
+  private async applyLatest(): Promise<number> {
+    const latest = await this.deps.store.latest(this.deps.pool);
+    if (latest.version <= this.current.version) return this.current.version;
+    this.current = latest;
+    this.deps.onApplied(latest);
+    this.deps.log.info(
+      { operation: 'apply_desired_state', version: latest.version, command: latest.command },
+      'desired state applied',
+    );
+    // Bookkeeping for `status` and the leader; the node's own answer (GetState, Apply) does not wait for it.
+    this.deps.store
+      .recordApplied(this.deps.pool, this.deps.self, latest.version, this.deps.clock.now())
+      .catch((err: unknown) =>
+        this.deps.log.warn({ operation: 'apply_desired_state', err }, 'could not record applied version'),
+      );
+    return latest.version;
+  }
+
+  private async poll(intervalMs: number): Promise<void> {
+    const signal = this.stopping.signal;
+    while (!signal.aborted) {
+      try {
+        await this.deps.clock.sleep(intervalMs, signal);
+      } catch {
+        return;
+      }
+      await this.catchUp().catch((err: unknown) =>
+        this.deps.log.warn({ operation: 'apply_desired_state', err }, 'poll failed'),
+      );
+    }
+  }
+}

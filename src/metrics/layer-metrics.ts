@@ -1,0 +1,39 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export interface LayerMetrics {
+  layerEnabled: Gauge<'layer'>;
+  rolloutPercentage: Gauge<'layer'>;
+  desiredStateVersion: Gauge;
+  leader: Gauge;
+  rollbacks: Counter<'layer' | 'reason'>;
+}
+
+export function createLayerMetrics(registry: Registry): LayerMetrics {
+  const registers = [registry];
+  return {
+    layerEnabled: new Gauge({
+      name: 'layer_enabled',
+      help: '1 while the layer is enabled on this node (applied desired state), else 0.',
+      labelNames: ['layer'],
+      registers,
+    }),
+    rolloutPercentage: new Gauge({
+      name: 'layer_rollout_percentage',
+      help: 'Share of operation keys the layer runs for on this node, 0–100 (0 when disabled).',
+      labelNames: ['layer'],
+      registers,
+    }),
+    desiredStateVersion: new Gauge({
+      name: 'desired_state_version',
+      help: 'Desired-state version this node has applied.',
+      registers,
+    }),
+    leader: new Gauge({ name: 'triad_leader', help: '1 on the node that holds the leader lock, else 0.', registers }),
+    rollbacks: new Counter({
+      name: 'triad_rollbacks_total',
+      help: 'Layer deactivations by rollback on this node: reason is the trigger id (automatic) or "manual".',
+      labelNames: ['layer', 'reason'],
+      registers,
+    }),
+  };
+}
