@@ -21,7 +21,7 @@ import type { MutationRequest } from '../protocol/index.js';
 /** NOTIFY channel every node LISTENs on; the payload is the new version number. */
 export const desiredStateChannel = 'triad_desired_state';
 /** How long a mutation waits for another to release the cluster deployment lock before LOCK_HELD. */
-const lockWaitMs = 5_000;
+const defaultLockWaitMs = 5_000;
 
 export interface LayerManagerDeps {
   pool: pg.Pool;
@@ -40,6 +40,7 @@ export interface LayerManagerDeps {
   pushApply: (instance: string, version: number, deadlineMs: number) => Promise<number>;
   /** A layer went down through a rollback path: `reason` is "manual" or the trigger id. */
   onRollback: (layer: LayerId, reason: string) => void;
+  lockWaitMs?: number;
 }
 
 export class GateRefusedError extends TriadError {
@@ -103,7 +104,7 @@ export class LayerManager {
     const { store, clock, pool } = this.deps;
     let refusal: GateRefusedError | undefined;
     const prepared = await withTransaction(pool, async (client) => {
-      await lockCluster(client);
+      await lockCluster(client, this.deps.lockWaitMs ?? defaultLockWaitMs);
       const latest = await store.latest(client);
       const after = await this.nextState(client, mutation, latest);
       const transitions = diffStates(latest.state, after, this.deps.members);
@@ -350,7 +351,7 @@ export class LayerManager {
   }
 }
 
-async function lockCluster(client: pg.PoolClient): Promise<void> {
+async function lockCluster(client: pg.PoolClient, lockWaitMs: number): Promise<void> {
   // Waiting a little serialises concurrent changes instead of failing the second; waiting forever would hide a stuck one.
   await client.query(`SET LOCAL lock_timeout = '${lockWaitMs}ms'`);
   try {
