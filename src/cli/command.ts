@@ -25,8 +25,6 @@ export type ParsedValues = Record<string, string | boolean | undefined>;
 
 export interface Command {
   name: string;
-  aliases?: readonly string[];
-  summary: string;
   /** The synopsis line(s) after "usage:". */
   usage: string;
   options: Record<string, OptionSpec>;
@@ -35,6 +33,17 @@ export interface Command {
   examples?: readonly string[];
   /** Resolves to the process exit code; throws TriadError for failures with a stable code. */
   run(values: ParsedValues, positionals: string[], io: CliIO): Promise<number>;
+}
+
+/**
+ * What the CLI knows of a command before loading it: `triad --help` lists every command, and each invocation loads
+ * only its own module (loading them all would cost every invocation ~150 ms of imports: grpc, pg, zod, …).
+ */
+export interface CommandEntry {
+  name: string;
+  aliases?: readonly string[];
+  summary: string;
+  load: () => Promise<Command>;
 }
 
 export const jsonOption: Record<string, OptionSpec> = {
@@ -100,7 +109,7 @@ function cleanParseError(message: string): string {
   return message.replace(/\. To specify a positional argument.*$/s, '').replace(/\s*\n\s*/g, ' ');
 }
 
-export function formatHelp(command: Command): string {
+export function formatHelp(command: Command, entry: Pick<CommandEntry, 'summary' | 'aliases'>): string {
   const options = { ...command.options, ...helpOption };
   const rows = Object.entries(options).map(([name, spec]) => {
     const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.value ? ` <${spec.value}>` : ''}`;
@@ -109,10 +118,10 @@ export function formatHelp(command: Command): string {
   });
   const width = Math.max(...rows.map(([flag]) => flag.length));
   const lines = [
-    `${command.summary}`,
+    entry.summary,
     '',
     `usage: ${command.usage}`,
-    ...(command.aliases?.length ? ['', `aliases: ${command.aliases.join(', ')}`] : []),
+    ...(entry.aliases?.length ? ['', `aliases: ${entry.aliases.join(', ')}`] : []),
     ...(command.positionals?.length
       ? ['', 'arguments:', ...command.positionals.map((p) => `  ${p.name.padEnd(width)}  ${p.description}`)]
       : []),

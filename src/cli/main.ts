@@ -1,50 +1,21 @@
 // The `triad` (alias `production_deploy`) entry point: dispatches to one command, maps failures to exit codes.
 import { asTriadError, systemClock, triadVersion, TriadError } from '../shared/index.js';
-import { formatHelp, parseCommandArgs, type CliIO, type Command } from './command.js';
-import { auditCommand } from './commands/audit.js';
-import { checkHealthCommand } from './commands/check-health.js';
-import { consensusCommand } from './commands/consensus-analyze.js';
-import { disableFrameworkCommand, enableFrameworkCommand } from './commands/frameworks.js';
-import { historyCommand } from './commands/history.js';
-import { activateLayersCommand, deactivateLayersCommand } from './commands/layers.js';
-import { emergencyDisableCommand, rollbackCommand } from './commands/rollback.js';
-import { forceConsensusSyncCommand } from './commands/force-consensus-sync.js';
-import { migrateCommand } from './commands/migrate.js';
-import { nodeCommand } from './commands/node.js';
-import { statusCommand } from './commands/status.js';
-import { upCommand } from './commands/up.js';
+import { formatHelp, parseCommandArgs, type CliIO, type CommandEntry } from './command.js';
+import { commandRegistry } from './registry.js';
 
-export const commands: readonly Command[] = [
-  upCommand,
-  nodeCommand,
-  statusCommand,
-  activateLayersCommand,
-  deactivateLayersCommand,
-  checkHealthCommand,
-  disableFrameworkCommand,
-  enableFrameworkCommand,
-  rollbackCommand,
-  historyCommand,
-  emergencyDisableCommand,
-  forceConsensusSyncCommand,
-  consensusCommand,
-  auditCommand,
-  migrateCommand,
-];
-
-function findCommand(name: string): Command | undefined {
-  return commands.find((c) => c.name === name || c.aliases?.includes(name));
+function findCommand(name: string): CommandEntry | undefined {
+  return commandRegistry.find((c) => c.name === name || c.aliases?.includes(name));
 }
 
 function overview(): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
+  const width = Math.max(...commandRegistry.map((c) => c.name.length));
   return [
     `triad ${triadVersion}: multi-instance consensus cascade runtime`,
     '',
     'usage: triad <command> [options]      (also installed as production_deploy)',
     '',
     'commands:',
-    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...commandRegistry.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     "Run 'triad <command> --help' for a command's options.",
     '',
@@ -62,13 +33,14 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     io.stdout.write(`${triadVersion}\n`);
     return 0;
   }
-  const command = findCommand(name);
+  const entry = findCommand(name);
   const wantsJson = rest.includes('--json');
   try {
-    if (!command) throw new TriadError('USAGE', `unknown command "${name}"`);
+    if (!entry) throw new TriadError('USAGE', `unknown command "${name}"`);
+    const command = await entry.load();
     const { values, positionals } = parseCommandArgs(command, rest);
     if (values.help) {
-      io.stdout.write(formatHelp(command));
+      io.stdout.write(formatHelp(command, entry));
       return 0;
     }
     return await command.run(values, positionals, io);
@@ -81,7 +53,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       );
     }
     io.stderr.write(`triad: ${error.message}\n`);
-    if (!command) io.stderr.write("Run 'triad --help' for the list of commands.\n");
+    if (!entry) io.stderr.write("Run 'triad --help' for the list of commands.\n");
     return error.exitCode;
   }
 }

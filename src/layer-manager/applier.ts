@@ -27,6 +27,7 @@ export class DesiredStateApplier {
   private listener?: Listener;
   private readonly stopping = new AbortController();
   private poller?: Promise<void>;
+  private recording = false;
 
   constructor(private readonly deps: ApplierDeps) {
     this.current = deps.store.initial();
@@ -90,6 +91,24 @@ export class DesiredStateApplier {
         this.deps.log.warn({ operation: 'apply_desired_state', err }, 'could not record applied version'),
       );
     return latest.version;
+  }
+
+  /**
+   * Bookkeeping of applied_version in instance_state, for operators reading the database. Nothing waits for it (the
+   * node answers GetState and Apply from memory), so a burst of versions costs one write, not one commit each.
+   */
+  private scheduleRecord(): void {
+    if (this.recording) return;
+    this.recording = true;
+    this.deps.clock.timeout(500, () => {
+      this.recording = false;
+      const { version } = this.current;
+      this.deps.store
+        .recordApplied(this.deps.pool, this.deps.self, version, this.deps.clock.now())
+        .catch((err: unknown) =>
+          this.deps.log.warn({ operation: 'apply_desired_state', err }, 'could not record applied version'),
+        );
+    });
   }
 
   private async poll(intervalMs: number): Promise<void> {

@@ -218,10 +218,14 @@ export class LayerManager {
       .filter((t) => t.action === 'activate' || (t.action === 'percentage' && t.toPercentage > t.fromPercentage))
       .map((t) => ({ instance: t.instance, layer: t.subject as LayerId }));
     if (targets.length === 0) return [];
+    // Only the stable-window checks read history: the layers of the stage before each target's, on its instance.
     const since = new Map<string, number | undefined>();
-    for (const { instance } of targets) {
-      for (const layer of this.deps.layers.layers.map((l) => l.id)) {
-        since.set(`${instance}|${layer}`, await this.deps.store.activeSince(client, instance, layer));
+    for (const { instance, layer } of targets) {
+      const own = this.deps.layers.layers.find((l) => l.id === layer)?.stage ?? 0;
+      const previous = [...this.deps.layers.stages].reverse().find((s) => s.stage < own);
+      for (const l of previous?.layers ?? []) {
+        const key = `${instance}|${l}`;
+        if (!since.has(key)) since.set(key, await this.deps.store.activeSince(client, instance, l));
       }
     }
     return evaluateGates(targets, {

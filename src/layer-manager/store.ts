@@ -102,22 +102,19 @@ export class DesiredStateStore {
   }
 
   /**
-   * When `layer` became continuously active on `instance`: walks the versions back from the newest until one where
-   * it was off. A percentage change keeps it active; an emergency-disable breaks the streak.
+   * When `layer` became continuously active on `instance`: the first version after the newest one where it was off
+   * (or emergency-disabled). A percentage change keeps it active. One aggregate per pair, no rows sent back.
    */
   async activeSince(db: Queryable, instance: string, layer: LayerId): Promise<number | undefined> {
-    const { rows } = await db.query<{ enabled: boolean | null; emergency: boolean | null; created_at: Date }>(
-      `SELECT (state->'instances'->$1->$2->>'enabled')::boolean AS enabled,
-              (state->>'emergency_disabled')::boolean AS emergency, created_at
-         FROM desired_state_versions ORDER BY version DESC`,
+    const { rows } = await db.query<{ since: Date | null }>(
+      `WITH last_off AS (
+         SELECT coalesce(max(version), 0) AS v FROM desired_state_versions
+          WHERE coalesce((state->'instances'->$1->$2->>'enabled')::boolean, false) IS NOT TRUE
+             OR coalesce((state->>'emergency_disabled')::boolean, false))
+       SELECT min(created_at) AS since FROM desired_state_versions, last_off WHERE version > last_off.v`,
       [instance, layer],
     );
-    let since: number | undefined;
-    for (const row of rows) {
-      if (row.enabled !== true || row.emergency === true) break;
-      since = row.created_at.getTime();
-    }
-    return since;
+    return rows[0]?.since?.getTime();
   }
 
   /** Best-effort bookkeeping of what each node applied: losing it on a crash costs nothing, so no fsync wait. */

@@ -5,7 +5,6 @@ import { configOption, jsonOption, targetOption, writeJson, type Command } from 
 
 export const auditCommand: Command = {
   name: 'audit',
-  summary: 'Verify the tamper-evident audit log (triad audit verify).',
   usage: 'triad audit verify [--json]',
   options: { ...jsonOption, ...targetOption, ...configOption },
   positionals: [{ name: 'verify', description: 'check the hash chain and name the first broken row' }],

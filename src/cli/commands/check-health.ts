@@ -7,7 +7,6 @@ import { formatTable } from '../table.js';
 
 export const checkHealthCommand: Command = {
   name: 'check-health',
-  summary: 'Check layers: where they should run and do, agreed amplification and error rate against their bands.',
   usage: 'triad check-health --layers all|R1,R2 (or --all-layers) [--json]',
   options: {
     layers: { type: 'string', value: 'all|R1,R2', description: 'layers to check', default: 'all' },

@@ -8,8 +8,6 @@ const subcommands = ['analyze'];
 
 export const consensusCommand: Command = {
   name: 'consensus',
-  summary:
-    'Analyse consensus on a topology or graph: Laplacian spectrum, optimal step, predicted and simulated rounds.',
   usage:
     'triad consensus analyze (--topology <spec> | --graph <file>) [--x0 <v1,v2,…>] [--epsilon <ε>] [--step <a>] ' +
     '[--t <time>] [--json]',

@@ -6,7 +6,6 @@ import { formatTable } from '../table.js';
 
 export const forceConsensusSyncCommand: Command = {
   name: 'force-consensus-sync',
-  summary: 'Run a consensus epoch now and show how each instance converged.',
   usage: 'triad force-consensus-sync [--instances alpha,beta,gamma] [--json] [--target <host:port>]',
   options: {
     instances: { type: 'string', value: 'list', description: 'comma-separated instances to include (default: all)' },

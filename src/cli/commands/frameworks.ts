@@ -8,7 +8,6 @@ const options = {
 
 export const disableFrameworkCommand: Command = {
   name: 'disable-framework',
-  summary: 'Stop one framework on every instance (break-glass: no gates, no consensus wait).',
   usage: 'triad disable-framework --id R5_CROSS_INSTANCE_D1 [--reason "…"] [--json]',
   options,
   examples: ['triad disable-framework --id R5_CROSS_INSTANCE_D1 --reason "INC-42 error spike"'],
@@ -20,7 +19,6 @@ export const disableFrameworkCommand: Command = {
 
 export const enableFrameworkCommand: Command = {
   name: 'enable-framework',
-  summary: 'Let a disabled framework run again where its layer is active.',
   usage: 'triad enable-framework --id R5_CROSS_INSTANCE_D1 [--reason "…"] [--json]',
   options,
   examples: ['triad enable-framework --id R5_CROSS_INSTANCE_D1'],

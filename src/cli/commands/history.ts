@@ -6,7 +6,6 @@ import { formatTable } from '../table.js';
 
 export const historyCommand: Command = {
   name: 'history',
-  summary: 'List desired-state versions, newest first, with who changed what and why.',
   usage: 'triad history [--limit N] [--json]',
   options: {
     limit: { type: 'string', value: 'N', description: 'how many versions', default: '20' },

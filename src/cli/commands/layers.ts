@@ -4,7 +4,6 @@ import { mutationOptions, parseList, runMutation } from '../mutation.js';
 
 export const activateLayersCommand: Command = {
   name: 'activate-layers',
-  summary: 'Activate layers on instances, through the gates (the rollout step).',
   usage:
     'triad activate-layers --layers R1,R2 [--instances alpha,beta] [--percentage 10] [--dry-run] [--force --reason "…"] [--json]',
   options: {
@@ -38,7 +37,6 @@ export const activateLayersCommand: Command = {
 
 export const deactivateLayersCommand: Command = {
   name: 'deactivate-layers',
-  summary: 'Deactivate layers (refuses to strand a layer that requires them, unless --cascade).',
   usage: 'triad deactivate-layers --layers R6 [--instances …] [--cascade] [--dry-run] [--json]',
   options: {
     layers: { type: 'string', value: 'R5,R6', description: 'layers to deactivate' },

@@ -5,7 +5,6 @@ import { jsonOption, optionalString, writeJson, type Command } from '../command.
 
 export const migrateCommand: Command = {
   name: 'migrate',
-  summary: 'Apply pending schema migrations to the PostgreSQL at DATABASE_URL.',
   usage: 'triad migrate [--json] [--database-url <url>]',
   options: {
     ...jsonOption,

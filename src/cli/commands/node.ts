@@ -2,7 +2,6 @@ import { configOption, requireString, type Command } from '../command.js';
 
 export const nodeCommand: Command = {
   name: 'node',
-  summary: 'Run one triad node (what systemd, ansible and `triad up` start).',
   usage: 'triad node --instance <name> [--config <file>]',
   options: {
     instance: { type: 'string', value: 'name', description: 'which instance of the cluster config this node is' },

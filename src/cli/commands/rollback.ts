@@ -3,7 +3,6 @@ import { mutationOptions, runMutation } from '../mutation.js';
 
 export const rollbackCommand: Command = {
   name: 'rollback',
-  summary: 'Write a new version equal to an earlier one (by number or label); history is never rewritten.',
   usage: 'triad rollback --to-version 42|v1.4.0 [--dry-run] [--reason "…"] [--json]',
   options: {
     'to-version': {
@@ -20,7 +19,6 @@ export const rollbackCommand: Command = {
 
 export const emergencyDisableCommand: Command = {
   name: 'emergency-disable',
-  summary: 'Every layer off on every instance in one version (break-glass: no gates, no consensus wait).',
   usage: 'triad emergency-disable --reason "…" [--json]',
   options: mutationOptions,
   examples: ['triad emergency-disable --reason "INC-77 runaway R5 orchestration"'],

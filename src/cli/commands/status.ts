@@ -8,7 +8,6 @@ import { TriadError } from '../../shared/index.js';
 
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'Show every node of the cluster: health, uptime and the peers each one can see.',
   usage: 'triad status [--json] [--target <host:port>] [--config <file>]',
   options: { ...jsonOption, ...targetOption, ...configOption },
   examples: ['triad status', 'triad status --json', 'triad status --target 127.0.0.1:50052'],

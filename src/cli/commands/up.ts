@@ -19,7 +19,6 @@ const clusterFileFor: Record<string, string> = { '3': 'cluster.yaml', '5': 'clus
 
 export const upCommand: Command = {
   name: 'up',
-  summary: 'Start a local cluster on loopback and keep it running until Ctrl-C.',
   usage: 'triad up [--instances 3|5] [--config <file>] [--demo] [--timeout <seconds>] [--json]',
   options: {
     instances: { type: 'string', value: '3|5', description: 'how many nodes: 3 (K₃, the default) or 5 (K₅)' },

@@ -1,0 +1,81 @@
+import type { CommandEntry } from './command.js';
+
+/** Every command, in the order `triad --help` lists them; each module is imported only when its command runs. */
+export const commandRegistry: readonly CommandEntry[] = [
+  {
+    name: 'up',
+    summary: 'Start a local cluster on loopback and keep it running until Ctrl-C.',
+    load: async () => (await import('./commands/up.js')).upCommand,
+  },
+  {
+    name: 'node',
+    summary: 'Run one triad node (what systemd, ansible and `triad up` start).',
+    load: async () => (await import('./commands/node.js')).nodeCommand,
+  },
+  {
+    name: 'status',
+    summary: 'Show every node of the cluster: health, uptime and the peers each one can see.',
+    load: async () => (await import('./commands/status.js')).statusCommand,
+  },
+  {
+    name: 'activate-layers',
+    summary: 'Activate layers on instances, through the gates (the rollout step).',
+    load: async () => (await import('./commands/layers.js')).activateLayersCommand,
+  },
+  {
+    name: 'deactivate-layers',
+    summary: 'Deactivate layers (refuses to strand a layer that requires them, unless --cascade).',
+    load: async () => (await import('./commands/layers.js')).deactivateLayersCommand,
+  },
+  {
+    name: 'check-health',
+    summary: 'Check layers: where they should run and do, agreed amplification and error rate against their bands.',
+    load: async () => (await import('./commands/check-health.js')).checkHealthCommand,
+  },
+  {
+    name: 'disable-framework',
+    summary: 'Stop one framework on every instance (break-glass: no gates, no consensus wait).',
+    load: async () => (await import('./commands/frameworks.js')).disableFrameworkCommand,
+  },
+  {
+    name: 'enable-framework',
+    summary: 'Let a disabled framework run again where its layer is active.',
+    load: async () => (await import('./commands/frameworks.js')).enableFrameworkCommand,
+  },
+  {
+    name: 'rollback',
+    summary: 'Write a new version equal to an earlier one (by number or label); history is never rewritten.',
+    load: async () => (await import('./commands/rollback.js')).rollbackCommand,
+  },
+  {
+    name: 'history',
+    summary: 'List desired-state versions, newest first, with who changed what and why.',
+    load: async () => (await import('./commands/history.js')).historyCommand,
+  },
+  {
+    name: 'emergency-disable',
+    summary: 'Every layer off on every instance in one version (break-glass: no gates, no consensus wait).',
+    load: async () => (await import('./commands/rollback.js')).emergencyDisableCommand,
+  },
+  {
+    name: 'force-consensus-sync',
+    summary: 'Run a consensus epoch now and show how each instance converged.',
+    load: async () => (await import('./commands/force-consensus-sync.js')).forceConsensusSyncCommand,
+  },
+  {
+    name: 'consensus',
+    summary:
+      'Analyse consensus on a topology or graph: Laplacian spectrum, optimal step, predicted and simulated rounds.',
+    load: async () => (await import('./commands/consensus-analyze.js')).consensusCommand,
+  },
+  {
+    name: 'audit',
+    summary: 'Verify the tamper-evident audit log (triad audit verify).',
+    load: async () => (await import('./commands/audit.js')).auditCommand,
+  },
+  {
+    name: 'migrate',
+    summary: 'Apply pending schema migrations to the PostgreSQL at DATABASE_URL.',
+    load: async () => (await import('./commands/migrate.js')).migrateCommand,
+  },
+];
