@@ -1,7 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import type { InstanceAddress, TriadConfig } from '../config/index.js';
-import { Readiness } from '../health/index.js';
+import { Readiness, type ReadinessReport } from '../health/index.js';
 import type { TriadMetrics } from '../metrics/index.js';
 import {
   unaryHandler,
@@ -80,7 +80,7 @@ export function createNode(deps: NodeDeps): TriadNode {
 
   const uptimeSeconds = () => (clock.now() - startedAt) / 1000;
   const state = (): NodeState => {
-    const report = readiness.evaluate();
+    const report = evaluate();
     return {
       instance: self.name,
       version: triadVersion,
@@ -106,7 +106,7 @@ export function createNode(deps: NodeDeps): TriadNode {
         (_req: HeartbeatRequest, _call: ServerUnaryCall<HeartbeatRequest, HeartbeatReply>) => ({
           instance: self.name,
           uptime_seconds: uptimeSeconds(),
-          ready: readiness.evaluate().ready,
+          ready: evaluate().ready,
         }),
       ),
     },
@@ -114,10 +114,15 @@ export function createNode(deps: NodeDeps): TriadNode {
     Admin: { ...consensus.adminHandlers, ...layers.adminHandlers },
   });
 
-  const publishReadiness = () => {
-    const { ready } = readiness.evaluate();
-    grpc.setServing(ready);
-    metrics.node.ready.set(ready ? 1 : 0);
+  /**
+   * Every evaluation also publishes: /ready, GetState and the gRPC health service then never disagree, and the
+   * heartbeat tick re-evaluates so a verdict that changes with time alone (a peer timing out) is published too.
+   */
+  const evaluate = (): ReadinessReport => {
+    const report = evaluate();
+    grpc.setServing(report.ready);
+    metrics.node.ready.set(report.ready ? 1 : 0);
+    return report;
   };
 
   let http: HttpServer | undefined;
@@ -132,7 +137,7 @@ export function createNode(deps: NodeDeps): TriadNode {
       http = createHttpServer({
         instance: self.name,
         metrics: metrics.node,
-        readiness: () => readiness.evaluate(),
+        readiness: evaluate,
         beforeScrape: () => peers.refreshMetrics(),
         log,
       });
@@ -143,7 +148,7 @@ export function createNode(deps: NodeDeps): TriadNode {
         throw err;
       }
       readiness.markStarted();
-      peers.start(publishReadiness);
+      peers.start(() => void evaluate());
       consensus.start();
       log.info(
         {
