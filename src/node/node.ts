@@ -119,7 +119,7 @@ export function createNode(deps: NodeDeps): TriadNode {
    * heartbeat tick re-evaluates so a verdict that changes with time alone (a peer timing out) is published too.
    */
   const evaluate = (): ReadinessReport => {
-    const report = evaluate();
+    const report = readiness.evaluate();
     grpc.setServing(report.ready);
     metrics.node.ready.set(report.ready ? 1 : 0);
     return report;
