@@ -1,0 +1,148 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
+import { filesIn, readRepoFile, repoRoot } from './ops-assets.js';
+
+// Structure checks that need neither systemd nor ansible; .ci/run also runs `ansible-playbook --syntax-check`.
+
+/** key → values of a systemd unit (a key may repeat). */
+function parseUnit(text: string): Map<string, string[]> {
+  const entries = new Map<string, string[]>();
+  let section = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const header = /^\[(\w+)\]$/.exec(line);
+    if (header) {
+      section = header[1]!;
+      continue;
+    }
+    const eq = line.indexOf('=');
+    const key = `${section}.${line.slice(0, eq)}`;
+    entries.set(key, [...(entries.get(key) ?? []), line.slice(eq + 1)]);
+  }
+  return entries;
+}
+
+describe('deploy/systemd/triad-node@.service', () => {
+  const unit = parseUnit(readRepoFile('deploy/systemd/triad-node@.service'));
+  const one = (key: string) => {
+    const values = unit.get(key);
+    expect(values, key).toHaveLength(1);
+    return values![0]!;
+  };
+
+  test('runs `triad node --instance %i` as an unprivileged user with the env file', () => {
+    expect(one('Service.ExecStart')).toMatch(/^\/usr\/bin\/node \/opt\/triad\/bin\/triad\.js node --instance %i$/);
+    expect(one('Service.User')).not.toMatch(/^(root|0)$/);
+    expect(one('Service.EnvironmentFile')).toBe('/etc/triad/triad.env');
+    expect(unit.get('Service.Environment')).toEqual(expect.arrayContaining(['TRIAD_CONFIG=/etc/triad/cluster.yaml']));
+  });
+
+  test('restarts on failure and stops with SIGTERM, leaving the 10 s drain time to finish', () => {
+    expect(one('Service.Restart')).toBe('on-failure');
+    expect(one('Service.KillSignal')).toBe('SIGTERM');
+    const timeout = /^(\d+)s$/.exec(one('Service.TimeoutStopSec'));
+    expect(Number(timeout?.[1])).toBeGreaterThan(10);
+    expect(one('Install.WantedBy')).toBe('multi-user.target');
+  });
+});
+
+interface Task {
+  name?: string;
+  [key: string]: unknown;
+}
+
+interface Play {
+  name?: string;
+  hosts: string;
+  tasks?: Task[];
+  handlers?: Task[];
+}
+
+const taskKeywords = new Set([
+  'name',
+  'when',
+  'register',
+  'until',
+  'retries',
+  'delay',
+  'changed_when',
+  'failed_when',
+  'notify',
+  'loop',
+  'no_log',
+  'environment',
+  'become',
+  'run_once',
+  'delegate_to',
+  'tags',
+]);
+const moduleOf = (task: Task) => Object.keys(task).filter((k) => !taskKeywords.has(k));
+
+describe.each(filesIn('ansible', '.yml'))('%s', (file) => {
+  const plays = parse(readRepoFile(file)) as Play[];
+  const tasks = plays.flatMap((p) => [...(p.tasks ?? []), ...(p.handlers ?? [])]);
+
+  test('named plays and tasks, each task one ansible.builtin module', () => {
+    expect(plays.length).toBeGreaterThan(0);
+    for (const play of plays) expect(play.name, file).toBeTruthy();
+    for (const task of tasks) {
+      expect(task.name, JSON.stringify(task)).toBeTruthy();
+      const modules = moduleOf(task);
+      expect(modules, task.name).toHaveLength(1);
+      expect(modules[0], task.name).toMatch(/^ansible\.builtin\./);
+    }
+  });
+
+  test('every template or copy source exists', () => {
+    for (const task of tasks) {
+      const args = (task['ansible.builtin.template'] ?? task['ansible.builtin.copy']) as { src?: string } | undefined;
+      if (!args?.src) continue;
+      const template = args.src;
+      const sources = template.includes('{{ item }}')
+        ? (task.loop as string[]).map((item) => template.replace('{{ item }}', item))
+        : [template];
+      for (const src of sources) {
+        expect(existsSync(path.join(repoRoot, 'ansible', src)), `${task.name}: ${src}`).toBe(true);
+      }
+    }
+  });
+});
+
+describe('ansible/restart_instance.yml', () => {
+  const [play] = parse(readRepoFile('ansible/restart_instance.yml')) as (Play & { serial?: number })[];
+
+  test('restarts one node at a time, then polls /ready for 200 with bounded retries', () => {
+    expect(play!.hosts).toBe('triad_nodes');
+    expect(play!.serial).toBe(1);
+    const [restart, wait] = play!.tasks!;
+    expect(restart!['ansible.builtin.systemd']).toMatchObject({
+      name: 'triad-node@{{ instance }}',
+      state: 'restarted',
+    });
+    expect(wait!['ansible.builtin.uri']).toMatchObject({ status_code: 200 });
+    expect((wait!['ansible.builtin.uri'] as { url: string }).url).toMatch(/\/ready$/);
+    expect(wait!.until).toBe('triad_ready.status == 200');
+    expect(wait!.retries).toBeDefined();
+  });
+});
+
+describe.each(['ansible/inventory/production.ini', 'ansible/inventory/local.ini'])('%s', (file) => {
+  const text = readRepoFile(file);
+  const nodes = text.split(/^\[/m).find((s) => s.startsWith('triad_nodes]'))!;
+
+  test('alpha, beta and gamma in triad_nodes, each with its instance name', () => {
+    const hosts = nodes
+      .split('\n')
+      .slice(1)
+      .filter((l) => /^\w/.test(l))
+      .map((l) => [l.split(/\s+/)[0], /\binstance=(\w+)/.exec(l)?.[1]]);
+    expect(hosts).toEqual([
+      ['alpha', 'alpha'],
+      ['beta', 'beta'],
+      ['gamma', 'gamma'],
+    ]);
+  });
+});
