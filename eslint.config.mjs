@@ -6,7 +6,7 @@ import globals from 'globals';
 
 // Components talk to each other only through their index.ts (STYLE §1); a deep import is a design smell, not a style nit.
 const components =
-  'cli|config|consensus|health|layer-manager|live-state|metrics|node|protocol|runtime|shared|storage|supervisor';
+  'cli|config|consensus|health|ingest|layer-manager|live-state|metrics|node|protocol|runtime|shared|storage|supervisor';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.triad/', 'coverage/', 'bench/results/', 'bench/.scratch/'] },

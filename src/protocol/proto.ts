@@ -15,7 +15,12 @@ const loaderOptions: Options = {
   includeDirs: [protoDir],
 };
 
-export const protoFiles = ['triad/v1/node.proto', 'triad/v1/peer.proto', 'triad/v1/admin.proto'];
+export const protoFiles = [
+  'triad/v1/node.proto',
+  'triad/v1/peer.proto',
+  'triad/v1/admin.proto',
+  'triad/v1/ingest.proto',
+];
 
 // Loaded once per process: parsing the .proto files costs a few milliseconds and every client and server shares it.
 const packageDefinition = loadSync(protoFiles, loaderOptions);
@@ -23,7 +28,7 @@ const loaded = loadPackageDefinition(packageDefinition) as unknown as {
   triad: { v1: Record<string, ServiceClientConstructor> };
 };
 
-export type ServiceName = 'Node' | 'Peer' | 'Admin';
+export type ServiceName = 'Node' | 'Peer' | 'Admin' | 'Ingest';
 
 export function serviceConstructor(name: ServiceName): ServiceClientConstructor {
   const ctor = loaded.triad.v1[name];

@@ -1,0 +1,160 @@
+import type { LayerId } from '../config/index.js';
+import type { BucketParams, LiveState, TakeResult } from '../live-state/index.js';
+import {
+  unaryHandler,
+  type OperationResult,
+  type RecordOperationsReply,
+  type RecordOperationsRequest,
+  type WireOperation,
+} from '../protocol/index.js';
+import type { Cohort, OperationRecord, OperationSink } from '../runtime/index.js';
+import { callContext, type Clock, type Logger } from '../shared/index.js';
+import { validateOperations, type IngestRules } from './validate.js';
+
+export interface IngestHandlerDeps {
+  sink: OperationSink;
+  rules: IngestRules;
+  /** Token buckets shared by the cluster (Redis) or this process: one bucket per framework, key `ingest:<id>`. */
+  rateLimiter: Pick<LiveState, 'takeToken'>;
+  /** Each framework's bucket; one token per operation. */
+  rateLimit: BucketParams;
+  clock: Clock;
+  log: Logger;
+  /** After the accepted operations are committed, before the reply: the metrics hook. Errors are logged, not sent. */
+  onRecorded?: (records: readonly OperationRecord[]) => void;
+  /** `partial` while the operation's layer runs at < 100 % on its instance; null (unknown) when not given. */
+  cohortOf?: (layer: LayerId, instance: string) => Cohort | null;
+}
+
+/** The grpc-js implementation of triad.v1.Ingest/RecordOperations: `{ RecordOperations: createIngestHandler(…) }`. */
+export function createIngestHandler(deps: IngestHandlerDeps) {
+  const record = createRecorder(deps);
+  return unaryHandler<RecordOperationsRequest, RecordOperationsReply>(deps.log, 'RecordOperations', (request) =>
+    record(request.operations, callContext.getStore()?.trace_id ?? null),
+  );
+}
+
+/**
+ * validate every item → rate-limit the valid ones per framework → submit the accepted ones as one batch (committed
+ * whole or not at all: RESOURCE_EXHAUSTED from the sink fails the call, nothing of it written) → onRecorded → reply.
+ */
+export function createRecorder(deps: IngestHandlerDeps) {
+  const { sink, rules, clock, log } = deps;
+  const limiter = createFrameworkLimiter(deps);
+  return async (operations: readonly Partial<WireOperation>[], callTraceId: string | null) => {
+    const verdicts = validateOperations(operations, rules, { nowMs: clock.now(), callTraceId });
+    const received = operations.length;
+    const results: OperationResult[] = new Array<OperationResult>(verdicts.length);
+    const valid: OperationRecord[] = [];
+    const validIndexes: number[] = [];
+    for (const v of verdicts) {
+      if (v.accepted) {
+        results[v.index] = { index: v.index, accepted: true, reason: '', operation_id: v.record.operationId };
+        valid.push(v.record);
+        validIndexes.push(v.index);
+      } else {
+        results[v.index] = { index: v.index, accepted: false, reason: v.reason, operation_id: v.operationId };
+      }
+    }
+    const refused = await limiter(valid, validIndexes);
+    const accepted: OperationRecord[] = [];
+    valid.forEach((record, i) => {
+      const index = validIndexes[i]!;
+      const reason = refused.get(index);
+      if (reason === undefined) {
+        accepted.push(deps.cohortOf ? { ...record, cohort: deps.cohortOf(record.layer, record.instance) } : record);
+      } else {
+        results[index] = { index, accepted: false, reason, operation_id: record.operationId };
+      }
+    });
+    const reply: RecordOperationsReply = {
+      results,
+      accepted: accepted.length,
+      invalid: received - valid.length,
+      rate_limited: refused.size,
+    };
+    if (accepted.length > 0) {
+      await sink.submit(accepted);
+      try {
+        deps.onRecorded?.(accepted);
+      } catch (err) {
+        log.error({ err, operation: 'record_operations' }, 'onRecorded hook failed (operations are recorded)');
+      }
+    }
+    log.debug(
+      {
+        operation: 'record_operations',
+        received,
+        accepted: reply.accepted,
+        invalid: reply.invalid,
+        rate_limited: reply.rate_limited,
+      },
+      'operations recorded',
+    );
+    return reply;
+  };
+}
+
+/**
+ * One token per operation, per framework: the limit reads as "operations per second", the unit operators reason in
+ * (a per-call token would let one 5,000-item call through as cheaply as a 1-item one).
+ * Tokens are taken one call at a time (LiveState.takeToken), so the first take asks whether anything is left: an
+ * empty bucket costs one round trip for the whole group, and a full one one more for the rest, sent together.
+ * When the limiter itself is unreachable (Redis down) the items pass: live state is a lossy optimisation (DESIGN §2),
+ * and the sink's bounded queue still protects the node.
+ */
+function createFrameworkLimiter(deps: IngestHandlerDeps) {
+  const { rateLimiter, rateLimit, log } = deps;
+  let limiterDown = false;
+  const take = (frameworkId: string): Promise<TakeResult> => rateLimiter.takeToken(`ingest:${frameworkId}`, rateLimit);
+
+  const limitGroup = async (frameworkId: string, indexes: number[], refused: Map<number, string>) => {
+    let next = 0;
+    const refuseRest = (retryAfterMs: number) => {
+      // The k-th refused item gets its token k refill intervals after the first one comes back.
+      for (let k = 0; next < indexes.length; k++, next++) {
+        const waitMs = retryAfterMs + Math.ceil((k * 1000) / rateLimit.refillPerSecond);
+        refused.set(
+          indexes[next]!,
+          `rate limited: retry after ${waitMs} ms (framework ${frameworkId}: ${rateLimit.refillPerSecond} operations/s, burst ${rateLimit.capacity})`,
+        );
+      }
+    };
+    while (next < indexes.length) {
+      const first = await take(frameworkId);
+      if (!first.allowed) return refuseRest(first.retryAfterMs);
+      next++;
+      const burst = Math.min(first.remaining, indexes.length - next);
+      if (burst === 0) continue;
+      const takes = await Promise.all(Array.from({ length: burst }, () => take(frameworkId)));
+      const allowed = takes.filter((t) => t.allowed).length;
+      next += allowed;
+      const denied = takes.find((t) => !t.allowed);
+      // Another node drained the bucket meanwhile: what it left was taken above, the rest waits.
+      if (denied) return refuseRest(denied.retryAfterMs);
+    }
+  };
+
+  /** Rate limit reasons by item index, for the items refused. */
+  return async (valid: readonly OperationRecord[], indexes: readonly number[]): Promise<Map<number, string>> => {
+    const refused = new Map<number, string>();
+    const groups = new Map<string, number[]>();
+    valid.forEach((record, i) => {
+      const group = groups.get(record.frameworkId);
+      if (group) group.push(indexes[i]!);
+      else groups.set(record.frameworkId, [indexes[i]!]);
+    });
+    try {
+      await Promise.all([...groups].map(([frameworkId, indexes]) => limitGroup(frameworkId, indexes, refused)));
+      if (limiterDown) log.info({ operation: 'record_operations' }, 'rate limiter reachable again');
+      limiterDown = false;
+    } catch (err) {
+      if (!limiterDown) {
+        log.warn({ err, operation: 'record_operations' }, 'rate limiter unavailable; letting operations through');
+      }
+      limiterDown = true;
+      refused.clear();
+    }
+    return refused;
+  };
+}

@@ -1,0 +1,99 @@
+import type pg from 'pg';
+import type { OperationRecord } from '../runtime/index.js';
+
+/** Where the sink's batches go: one statement per call, so a batch commits whole or not at all. */
+export interface OperationWriter {
+  /** Inserts the records, skipping operation_ids already present; resolves with how many rows were new. */
+  insert(records: readonly OperationRecord[]): Promise<number>;
+}
+
+export type Queryable = Pick<pg.Pool, 'query'>;
+
+export interface OperationHistoryWriterOptions {
+  /**
+   * Client-side limit on one insert (default 35 s, just past the pool's 30 s statement_timeout): a server that went
+   * silent without closing the connection would otherwise hold the batch until TCP keepalive gives up, minutes later.
+   */
+  queryTimeoutMs?: number;
+}
+
+/**
+ * One multi-row INSERT per batch: twelve array parameters unnested into rows, whatever the batch size, so the
+ * statement text never changes and is prepared once per connection. ON CONFLICT (operation_id) DO NOTHING makes a
+ * retry after a lost acknowledgement (committed, but the answer never arrived) insert nothing twice; it also
+ * tolerates the same id twice within one statement, which DO UPDATE would not.
+ */
+const insertSql = `
+INSERT INTO operation_history (operation_id, framework_id, layer, instance, started_at, duration_ms,
+                               burden_saved_hours, success, error_type, trace_id, source, cohort)
+SELECT id, framework, layer, instance, to_timestamp(started_ms / 1000), duration, burden, success, error_type, trace,
+       source, cohort
+  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::float8[], $8::boolean[],
+              $9::text[], $10::text[], $11::text[], $12::text[])
+       AS r(id, framework, layer, instance, started_ms, duration, burden, success, error_type, trace, source, cohort)
+ON CONFLICT (operation_id) DO NOTHING`;
+
+export function createOperationHistoryWriter(
+  pool: Queryable,
+  options: OperationHistoryWriterOptions = {},
+): OperationWriter {
+  const queryTimeoutMs = options.queryTimeoutMs ?? 35_000;
+  return {
+    async insert(records) {
+      const query = {
+        name: 'triad-ingest-operation-history',
+        text: insertSql,
+        values: [
+          textArray(records, (r) => r.operationId),
+          textArray(records, (r) => r.frameworkId),
+          textArray(records, (r) => r.layer),
+          textArray(records, (r) => r.instance),
+          plainArray(records, (r) => r.startedAt),
+          plainArray(records, (r) => r.durationMs),
+          plainArray(records, (r) => r.burdenSavedHours),
+          plainArray(records, (r) => r.success),
+          textArray(records, (r) => r.errorType),
+          textArray(records, (r) => r.traceId),
+          textArray(records, (r) => r.source),
+          textArray(records, (r) => r.cohort),
+        ],
+        // Not in @types/pg's QueryConfig, but honoured per query by pg.Client (lib/client.js).
+        query_timeout: queryTimeoutMs,
+      };
+      const result = await pool.query(query as pg.QueryConfig);
+      return result.rowCount ?? 0;
+    },
+  };
+}
+
+// Array literals are built here rather than by pg, which converts element by element into several strings each: at
+// tens of thousands of operations a second that garbage keeps the young generation busy and the heap large.
+// https://www.postgresql.org/docs/current/arrays.html#ARRAYS-IO
+
+/** `{"a","b",NULL}`: every element quoted, so commas, braces and spaces inside values stay inside their element. */
+function textArray(records: readonly OperationRecord[], field: (r: OperationRecord) => string | null): string {
+  const values = new Array<string | null>(records.length);
+  let plain = true;
+  for (let i = 0; i < records.length; i++) {
+    const value = field(records[i]!);
+    values[i] = value;
+    if (value === null || value.includes('"') || value.includes('\\')) plain = false;
+  }
+  // The common case, ids and names: one join, no string per element.
+  if (plain) return records.length === 0 ? '{}' : `{"${values.join('","')}"}`;
+  const parts = values.map((value) =>
+    value === null
+      ? 'NULL'
+      : value.includes('"') || value.includes('\\')
+        ? `"${value.replace(/["\\]/g, '\\$&')}"`
+        : `"${value}"`,
+  );
+  return `{${parts.join(',')}}`;
+}
+
+/** Numbers (NaN and Infinity print as PostgreSQL reads them) and booleans: their text never needs quoting. */
+function plainArray(records: readonly OperationRecord[], field: (r: OperationRecord) => number | boolean): string {
+  const values = new Array<number | boolean>(records.length);
+  for (let i = 0; i < records.length; i++) values[i] = field(records[i]!);
+  return `{${values.join(',')}}`;
+}
