@@ -1,6 +1,7 @@
 // Composition root of a node process: reads config once, wires the components, owns process signals.
 import { Registry } from 'prom-client';
 import { loadConfig } from './config/index.js';
+import { createOperationSink } from './ingest/index.js';
 import { createMetrics } from './metrics/index.js';
 import { createNode } from './node/index.js';
 import { asTriadError, createLogger, systemClock, TriadError } from './shared/index.js';
@@ -30,13 +31,23 @@ export async function runNode(options: RunNodeOptions): Promise<number> {
       'DATABASE_URL is not set: a node keeps desired state and history in PostgreSQL. `triad up` runs a local cluster with an embedded PostgreSQL and sets it for its nodes; to run a node yourself, set DATABASE_URL=postgres://user@host:5432/db',
     );
   }
+  const metrics = createMetrics(new Registry());
   const node = createNode({
     config,
     instance: options.instance,
     clock: systemClock,
     log,
-    metrics: createMetrics(new Registry()),
+    metrics,
     databaseUrl: config.env.databaseUrl,
+    // One sink for the synthetic pack and for ingest: one bound, one queue-depth gauge, one writer.
+    createSink: (pool) =>
+      createOperationSink({
+        pool,
+        clock: systemClock,
+        log: log.child({ component: 'ingest' }),
+        capacity: config.cluster.ingest.queueCapacity,
+        onDepthChange: (depth) => metrics.runtime.queueDepth.set(depth),
+      }),
   });
   try {
     await node.start();

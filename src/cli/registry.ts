@@ -14,7 +14,7 @@ export const commandRegistry: readonly CommandEntry[] = [
   },
   {
     name: 'status',
-    summary: 'Show every node of the cluster: health, uptime and the peers each one can see.',
+    summary: 'The cascade overview, consensus, desired vs applied layers, and every node (health, uptime, peers).',
     load: async () => (await import('./commands/status.js')).statusCommand,
   },
   {
@@ -56,6 +56,16 @@ export const commandRegistry: readonly CommandEntry[] = [
     name: 'emergency-disable',
     summary: 'Every layer off on every instance in one version (break-glass: no gates, no consensus wait).',
     load: async () => (await import('./commands/rollback.js')).emergencyDisableCommand,
+  },
+  {
+    name: 'run-r6-orchestration',
+    summary: 'Run R6 strategic orchestration now on the leader (it otherwise runs on its cron schedule).',
+    load: async () => (await import('./commands/r6.js')).runR6Command,
+  },
+  {
+    name: 'inject-fault',
+    summary: 'Make the SYNTHETIC frameworks of one instance and layer misbehave (demo and tests; audited).',
+    load: async () => (await import('./commands/inject-fault.js')).injectFaultCommand,
   },
   {
     name: 'force-consensus-sync',

@@ -21,7 +21,31 @@ export interface ClusterConfig {
   /** layers.yaml, resolved relative to cluster.yaml. */
   layersFile: string;
   heartbeat: { intervalMs: number; timeoutMs: number };
-  consensus: { intervalMs: number; epsilon: number; roundTimeoutMs: number };
+  consensus: { intervalMs: number; epsilon: number; roundTimeoutMs: number; demoIntervalMs: number };
+  runtime: {
+    /** Window of amplification, error rate and burden figures; `demoWindowMs` under the demo profile. */
+    windowMs: number;
+    demoWindowMs: number;
+  };
+  synthetic: {
+    enabled: boolean;
+    intervalMs: number;
+    seed: string;
+    baseBurdenHoursPerWeek: number;
+    faults: readonly SyntheticFaultConfig[];
+  };
+  /** Live state (Redis) key prefix, so several clusters can share one Redis. */
+  redisKeyPrefix: string;
+  /** RecordOperations: a token bucket per framework (cluster-wide with Redis) and the bound of the durable queue. */
+  ingest: { rateLimitPerSecond: number; burst: number; queueCapacity: number };
+}
+
+export interface SyntheticFaultConfig {
+  instance: string;
+  layer: string;
+  errorRate: number;
+  burdenScale: number;
+  latencyMs: number;
 }
 
 const instanceName = z
@@ -63,6 +87,37 @@ const ClusterFile = z
         interval: durationMs.default(10_000),
         epsilon: z.number().gt(0, 'expected 0 < epsilon < 1').lt(1, 'expected 0 < epsilon < 1').default(1e-6),
         round_timeout: durationMs.default(500),
+        demo_interval: durationMs.default(1_000),
+      })
+      .prefault({}),
+    runtime: z
+      .strictObject({ window: durationMs.default(300_000), demo_window: durationMs.default(10_000) })
+      .prefault({}),
+    synthetic: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        interval: durationMs.default(1_000),
+        seed: z.string().min(1).default('triad'),
+        base_burden_hours_per_week: z.number().positive().default(1.35),
+        faults: z
+          .array(
+            z.strictObject({
+              instance: instanceName,
+              layer: z.enum(['R1', 'R2', 'R3', 'R4', 'R5', 'R6']),
+              error_rate: z.number().min(0).max(1).default(0),
+              burden_scale: z.number().min(0).max(100).default(1),
+              latency: durationMs.default(0),
+            }),
+          )
+          .default([]),
+      })
+      .prefault({}),
+    redis: z.strictObject({ key_prefix: z.string().min(1).default('triad:') }).prefault({}),
+    ingest: z
+      .strictObject({
+        rate_limit: z.number().positive('expected operations per second > 0').default(5_000),
+        burst: z.number().int().min(1).default(10_000),
+        queue_capacity: z.number().int().min(1).default(50_000),
       })
       .prefault({}),
   })
@@ -133,6 +188,27 @@ export function parseClusterConfig(text: string, options: LoadClusterOptions): C
       intervalMs: file.consensus.interval,
       epsilon: file.consensus.epsilon,
       roundTimeoutMs: file.consensus.round_timeout,
+      demoIntervalMs: file.consensus.demo_interval,
+    },
+    runtime: { windowMs: file.runtime.window, demoWindowMs: file.runtime.demo_window },
+    synthetic: {
+      enabled: file.synthetic.enabled,
+      intervalMs: file.synthetic.interval,
+      seed: file.synthetic.seed,
+      baseBurdenHoursPerWeek: file.synthetic.base_burden_hours_per_week,
+      faults: file.synthetic.faults.map((f) => ({
+        instance: f.instance,
+        layer: f.layer,
+        errorRate: f.error_rate,
+        burdenScale: f.burden_scale,
+        latencyMs: f.latency,
+      })),
+    },
+    redisKeyPrefix: file.redis.key_prefix,
+    ingest: {
+      rateLimitPerSecond: file.ingest.rate_limit,
+      burst: file.ingest.burst,
+      queueCapacity: file.ingest.queue_capacity,
     },
   };
 }
@@ -144,6 +220,7 @@ interface PathIssue {
 
 type RawFile = {
   cluster: { topology: TopologyKind; edges: [string, string, number?][] };
+  synthetic: { faults: { instance: string }[] };
   instances: { name: string; host: string; grpc_port: number; http_port: number }[];
   heartbeat: { interval: number; timeout: number };
 };
@@ -198,6 +275,14 @@ function fileIssues(file: RawFile): PathIssue[] {
     const key = [a, b].sort().join('|');
     if (seenEdges.has(key)) issues.push({ path: ['cluster', 'edges', index], message: `duplicate edge ${a}–${b}` });
     seenEdges.add(key);
+  });
+  file.synthetic.faults.forEach((f, index) => {
+    if (!names.has(f.instance)) {
+      issues.push({
+        path: ['synthetic', 'faults', index, 'instance'],
+        message: `unknown instance "${f.instance}" (instances: ${[...names].join(', ')})`,
+      });
+    }
   });
   if (file.heartbeat.timeout <= file.heartbeat.interval) {
     issues.push({ path: ['heartbeat', 'timeout'], message: 'expected a timeout longer than the heartbeat interval' });

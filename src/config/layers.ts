@@ -1,3 +1,4 @@
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { durationMs } from './duration.js';
 import { parseLocatedYaml } from './located-yaml.js';
@@ -127,7 +128,18 @@ const Layer = z.strictObject({
   amplification: Band.optional(),
   schedule: z
     .string()
-    .regex(/^(\S+\s+){4}\S+$/, 'expected a five-field cron expression like "0 9 * * 1"')
+    .superRefine((text, ctx) => {
+      const fields = text.trim().split(/\s+/).length;
+      try {
+        if (fields !== 5) throw new Error(`${fields} fields`);
+        CronExpressionParser.parse(text, { tz: 'UTC' });
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a five-field cron expression like "0 9 * * 1" (${(err as Error).message})`,
+        });
+      }
+    })
     .optional(),
   frameworks: z
     .array(z.strictObject({ id: frameworkId, description: z.string().default('') }))

@@ -49,6 +49,7 @@ export class ConsensusCoordinator {
   private readonly stopping = new AbortController();
   private readonly reports: Mailbox<EpochReport>;
   private wake: () => void = () => undefined;
+  private kicked = false;
 
   constructor(private readonly deps: CoordinatorDeps) {
     this.bootId = deps.clock.now().toString(36);
@@ -176,6 +177,8 @@ export class ConsensusCoordinator {
         this.wake = () => wake.abort();
         const onStop = () => wake.abort();
         signal.addEventListener('abort', onStop, { once: true });
+        if (this.kicked) wake.abort();
+        this.kicked = false;
         await clock.sleep(intervalMs, wake.signal).catch(() => undefined);
         signal.removeEventListener('abort', onStop);
         if (signal.aborted) return;
@@ -189,8 +192,9 @@ export class ConsensusCoordinator {
     })();
   }
 
-  /** Ends the current wait of the interval loop early (no effect when not started, or mid-epoch). */
+  /** Ends the current wait of the interval loop early; a kick during an epoch runs another right after it. */
   kick(): void {
+    this.kicked = true;
     this.wake();
   }
 

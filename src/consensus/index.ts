@@ -50,7 +50,7 @@ export {
   measurementVector,
 } from './measurement.js';
 export type { AgreedLayer, LayerMeasurement, MeasurementField } from './measurement.js';
-export { componentDivergence, measureEpoch } from './outcome.js';
+export { measureEpoch } from './outcome.js';
 export type { MeasuredEpoch } from './outcome.js';
 export { EpochParticipant } from './participant.js';
 export type { ParticipantDeps, PeerTransport } from './participant.js';

@@ -75,3 +75,24 @@ export function agreedLayerView(agreed: readonly number[], members: number): Rec
   }
   return view;
 }
+
+/**
+ * How far one member's own measurement sits from the cluster (instance_divergence): for each layer the member
+ * reports, its amplification and error rate against the mean over the members that report that layer, relative to
+ * that mean (max(1, |mean|) near zero). Layers it does not run are not disagreement: R6 runs on the leader only, and
+ * counting its zeros elsewhere would make every node look divergent all the time.
+ */
+export function memberDivergence(own: readonly number[], all: readonly (readonly number[])[]): number {
+  let worst = 0;
+  for (const layer of layerIds) {
+    const rep = indexOf(layer, 'reporting');
+    if (!((own[rep] ?? 0) > 0)) continue;
+    const weight = all.reduce((s, v) => s + (v[rep] ?? 0), 0);
+    for (const field of ['amplification', 'error_rate'] as const) {
+      const k = indexOf(layer, field);
+      const mean = all.reduce((s, v) => s + (v[k] ?? 0), 0) / weight;
+      worst = Math.max(worst, Math.abs((own[k] ?? 0) / (own[rep] ?? 1) - mean) / Math.max(1, Math.abs(mean)));
+    }
+  }
+  return worst;
+}

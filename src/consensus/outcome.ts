@@ -1,5 +1,6 @@
 import type { EpochReport, MemberResult } from '../protocol/index.js';
 import { consensusErrorVec } from './laplacian.js';
+import { memberDivergence } from './measurement.js';
 
 export interface MeasuredEpoch {
   error: number;
@@ -24,13 +25,14 @@ export function measureEpoch(
   const mean = Array.from({ length: width }, (_, k) =>
     reported.length === 0 ? 0 : reported.reduce((s, m) => s + (reports.get(m)?.snapshot[k] ?? 0), 0) / reported.length,
   );
+  const snapshots = reported.map((m) => reports.get(m)?.snapshot ?? []);
   const results: MemberResult[] = members.map((member) => {
     const report = reports.get(member);
     if (!report) return { member, reachable: false, divergence: 1, error: 1, final: [], rounds_run: 0 };
     return {
       member,
       reachable: true,
-      divergence: componentDivergence(report.snapshot, mean),
+      divergence: memberDivergence(report.snapshot, snapshots),
       error: consensusErrorVec([report.final], mean),
       final: report.final,
       rounds_run: report.rounds_run,
@@ -44,18 +46,4 @@ export function measureEpoch(
     members: results,
     unreachable: members.filter((m) => !reports.has(m)),
   };
-}
-
-/**
- * How far a member's own measurement sits from the cluster mean, component by component relative to that
- * component's mean: the vector mixes amplifications (~5), error rates (~0.01) and sample counts (~hundreds), and a
- * single global scale would hide a collapsed amplification behind the largest count.
- */
-export function componentDivergence(own: readonly number[], mean: readonly number[]): number {
-  let worst = 0;
-  own.forEach((x, k) => {
-    const m = mean[k] ?? 0;
-    worst = Math.max(worst, Math.abs(x - m) / Math.max(1, Math.abs(m)));
-  });
-  return worst;
 }

@@ -29,6 +29,8 @@ export interface GateInputs {
   config: LayersConfig;
   /** Turns a configured duration into the one in force (the demo profile compresses them). */
   duration: (ms: number) => number;
+  /** Agreed figures older than this are stale; at least a few consensus intervals, whatever the profile. */
+  maxSampleAgeMs: number;
   now: number;
   before: DesiredState;
   after: DesiredState;
@@ -121,15 +123,15 @@ export function evaluateGates(
 
 function addAgreedChecks(add: (c: GateCheck) => void, layer: LayerId, inputs: GateInputs): void {
   const { config, agreed, now } = inputs;
-  const { minSamples, maxSampleAgeMs, errorRateBelow } = config.gates;
+  const { minSamples, errorRateBelow } = config.gates;
   const band = layerConfig(layer, config).amplification;
   const figures = agreed?.layers[layer];
-  const stale = agreed === undefined || now - agreed.at > inputs.duration(maxSampleAgeMs);
+  const stale = agreed === undefined || now - agreed.at > inputs.maxSampleAgeMs;
   const samples = figures?.samples ?? 0;
   const missing = stale
     ? agreed === undefined
       ? 'no consensus epoch yet'
-      : `agreed figures are ${formatDurationMs(now - agreed.at)} old (max ${formatDurationMs(inputs.duration(maxSampleAgeMs))})`
+      : `agreed figures are ${formatDurationMs(now - agreed.at)} old (max ${formatDurationMs(inputs.maxSampleAgeMs)})`
     : figures === undefined || figures.reportingInstances === 0
       ? `no instance reports ${layer}`
       : samples < minSamples
@@ -162,7 +164,7 @@ function addAgreedChecks(add: (c: GateCheck) => void, layer: LayerId, inputs: Ga
 
 function addConsensusCheck(add: (c: GateCheck) => void, layer: LayerId, inputs: GateInputs): void {
   const { agreed, now, config } = inputs;
-  const maxAge = inputs.duration(config.gates.maxSampleAgeMs);
+  const maxAge = inputs.maxSampleAgeMs;
   const limit = config.gates.consensusErrorBelow;
   const base = { instance: '*', layer, check: 'consensus' as const, samples: 0, threshold: `< ${limit}` };
   if (!agreed) {

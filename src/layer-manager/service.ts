@@ -31,6 +31,8 @@ export interface LayerManagerDeps {
   clock: Clock;
   log: Logger;
   duration: (ms: number) => number;
+  /** How old agreed figures may be for a gate to use them. */
+  maxSampleAgeMs: number;
   agreed: () => AgreedFigures | undefined;
   bands: BandTracker;
   reachable: (instance: string) => boolean;
@@ -231,6 +233,7 @@ export class LayerManager {
     return evaluateGates(targets, {
       config: this.deps.layers,
       duration: this.deps.duration,
+      maxSampleAgeMs: this.deps.maxSampleAgeMs,
       now: this.deps.clock.now(),
       before,
       after,

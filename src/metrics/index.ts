@@ -6,3 +6,5 @@ export { createMetrics } from './metrics.js';
 export type { TriadMetrics } from './metrics.js';
 export { createNodeMetrics } from './node-metrics.js';
 export type { NodeMetrics } from './node-metrics.js';
+export { createRuntimeMetrics } from './runtime-metrics.js';
+export type { RuntimeMetrics } from './runtime-metrics.js';

@@ -130,7 +130,11 @@ export function createConsensusEdge(deps: ConsensusEdgeDeps) {
     adminHandlers,
     readinessCheck,
     view,
-    start: () => coordinator.start(config.cluster.consensus.intervalMs, deps.isLeader),
+    start: () =>
+      coordinator.start(
+        config.env.profile === 'demo' ? config.cluster.consensus.demoIntervalMs : config.cluster.consensus.intervalMs,
+        deps.isLeader,
+      ),
     async stop() {
       await coordinator.stop();
       transport.close();

@@ -4,7 +4,7 @@ import { serviceConstructor, type ServiceName } from '../protocol/index.js';
 import { TriadError } from '../shared/index.js';
 
 /** The names the standard grpc.health.v1 service answers for: "" (the whole server) and each triad service. */
-const healthServices = ['', 'triad.v1.Node', 'triad.v1.Peer', 'triad.v1.Admin'];
+const healthServices = ['', 'triad.v1.Node', 'triad.v1.Peer', 'triad.v1.Admin', 'triad.v1.Ingest'];
 
 export interface GrpcEndpoint {
   server: Server;

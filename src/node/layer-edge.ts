@@ -33,11 +33,14 @@ import {
   type VersionSummary,
 } from '../protocol/index.js';
 import { callContext, newTraceId, TriadError, type Clock, type Logger } from '../shared/index.js';
-import { createPool, verifyAuditChain, type StoragePool } from '../storage/index.js';
+import { verifyAuditChain, type StoragePool } from '../storage/index.js';
 
 export interface LayerEdgeDeps {
   config: TriadConfig;
   databaseUrl: string;
+  pool: StoragePool;
+  /** Each newly applied desired-state version (the runtime switches layers with it). */
+  onApplied: (row: VersionRow) => void;
   self: string;
   clock: Clock;
   log: Logger;
@@ -54,7 +57,7 @@ export interface LayerEdgeDeps {
 export function createLayerEdge(deps: LayerEdgeDeps) {
   const { config, self, clock, log, metrics } = deps;
   const members = config.cluster.instances.map((i) => i.name);
-  const pool: StoragePool = createPool(deps.databaseUrl, { applicationName: `triad-${self}`, log });
+  const { pool } = deps;
   const store = new DesiredStateStore(members);
   const bands = new BandTracker();
   const duration = durationScaler(config);
@@ -68,6 +71,7 @@ export function createLayerEdge(deps: LayerEdgeDeps) {
       metrics.rolloutPercentage.set({ layer }, on ? (s?.percentage ?? 0) : 0);
     }
     metrics.desiredStateVersion.set(row.version);
+    deps.onApplied(row);
   };
   const applier = new DesiredStateApplier({
     pool,
@@ -78,7 +82,6 @@ export function createLayerEdge(deps: LayerEdgeDeps) {
     log,
     onApplied: applyMetrics,
   });
-  applyMetrics(applier.applied);
   const leader = new LeaderElection({
     databaseUrl: deps.databaseUrl,
     self,
@@ -107,6 +110,12 @@ export function createLayerEdge(deps: LayerEdgeDeps) {
     clock,
     log,
     duration,
+    // Never shorter than three consensus intervals: the demo compresses 5 minutes to a second, epochs do not shrink.
+    maxSampleAgeMs: Math.max(
+      duration(config.layers.gates.maxSampleAgeMs),
+      3 *
+        (config.env.profile === 'demo' ? config.cluster.consensus.demoIntervalMs : config.cluster.consensus.intervalMs),
+    ),
     agreed,
     bands,
     reachable: (m) => m === self || deps.isReachable(m),
@@ -287,6 +296,7 @@ export function createLayerEdge(deps: LayerEdgeDeps) {
       leader: leader.isLeader,
     }),
     async start() {
+      applyMetrics(applier.applied);
       await applier.start();
       leader.start();
       await probeStorage();
@@ -297,7 +307,6 @@ export function createLayerEdge(deps: LayerEdgeDeps) {
       await leader.stop();
       await applier.stop();
       for (const c of peerClients.values()) c.close();
-      await pool.end();
     },
   };
 }

@@ -13,6 +13,11 @@ import {
 import { TriadError, triadVersion, type Clock, type Logger } from '../shared/index.js';
 import { createConsensusEdge } from './consensus-edge.js';
 import { createLayerEdge } from './layer-edge.js';
+import { createRuntimeEdge } from './runtime-edge.js';
+import { createLiveState, type LiveState } from '../live-state/index.js';
+import { createIngestHandler, ingestRules } from '../ingest/index.js';
+import type { OperationSink } from '../runtime/index.js';
+import { createPool } from '../storage/index.js';
 import { bindGrpc, createGrpcServer, shutdownGrpc, type GrpcEndpoint } from './grpc-server.js';
 import { createHttpServer, listenHttp } from './http-server.js';
 import { PeerSet } from './peers.js';
@@ -24,6 +29,10 @@ export interface NodeDeps {
   log: Logger;
   metrics: TriadMetrics;
   databaseUrl: string;
+  /** Makes operations durable; built by the composition root around this node's pool. */
+  createSink: (
+    pool: import('pg').Pool,
+  ) => OperationSink & { stop(options?: { deadlineMs?: number }): Promise<unknown> };
 }
 
 export interface TriadNode {
@@ -53,21 +62,42 @@ export function createNode(deps: NodeDeps): TriadNode {
     onTransition: () => consensus.coordinator.kick(),
   });
   readiness.register('peers', peers.readinessCheck);
+  const pool = createPool(deps.databaseUrl, { applicationName: `triad-${self.name}`, log });
+  const liveState: LiveState = createLiveState({
+    ...(config.env.redisUrl ? { redisUrl: config.env.redisUrl } : {}),
+    keyPrefix: `${config.cluster.redisKeyPrefix}${config.cluster.name}:`,
+    clock,
+    log,
+  });
+  const sink = deps.createSink(pool);
   const consensus = createConsensusEdge({
     config,
     self: self.name,
     clock,
     log,
     metrics: metrics.consensus,
+    measure: () => runtime.measure(),
     isReachable: (member) => peers.isReachable(member),
     // The leader starts the interval epochs; every outcome also feeds the layer manager (bands, measurements).
     isLeader: () => layers.leader.isLeader,
-    onOutcome: (outcome) => layers.onOutcome(outcome),
+    onOutcome: (outcome) => {
+      layers.onOutcome(outcome);
+      void liveState
+        .putConsensusState(self.name, {
+          epoch_id: outcome.epoch_id,
+          error: outcome.error,
+          converged: outcome.converged,
+          at: outcome.started_at_ms,
+        })
+        .catch(() => undefined);
+    },
   });
   readiness.register('consensus', consensus.readinessCheck);
   const layers = createLayerEdge({
     config,
     databaseUrl: deps.databaseUrl,
+    pool,
+    onApplied: (row) => runtime.apply(row.state),
     self: self.name,
     clock,
     log,
@@ -77,6 +107,18 @@ export function createNode(deps: NodeDeps): TriadNode {
     rttMs: (member) => peers.rttMs(member),
   });
   readiness.register('storage', layers.readinessCheck);
+  const runtime = createRuntimeEdge({
+    config,
+    self: self.name,
+    clock,
+    log,
+    metrics: metrics.runtime,
+    pool,
+    sink,
+    liveState,
+    isLeader: () => layers.leader.isLeader,
+    lastOutcome: () => consensus.coordinator.last(),
+  });
 
   const uptimeSeconds = () => (clock.now() - startedAt) / 1000;
   const state = (): NodeState => {
@@ -88,6 +130,7 @@ export function createNode(deps: NodeDeps): TriadNode {
       started_at_ms: startedAt,
       peers: peers.view(),
       ...layers.state(),
+      ...runtime.figures(),
       ready: report.ready,
       not_ready_reasons: report.reasons,
       topology: config.cluster.topology,
@@ -111,7 +154,22 @@ export function createNode(deps: NodeDeps): TriadNode {
       ),
     },
     Peer: { ...consensus.peerService, Apply: layers.applyHandler },
-    Admin: { ...consensus.adminHandlers, ...layers.adminHandlers },
+    Admin: { ...consensus.adminHandlers, ...layers.adminHandlers, ...runtime.adminHandlers },
+    Ingest: {
+      RecordOperations: createIngestHandler({
+        sink,
+        rules: ingestRules(
+          config.layers,
+          config.cluster.instances.map((i) => i.name),
+        ),
+        rateLimiter: liveState,
+        rateLimit: { capacity: config.cluster.ingest.burst, refillPerSecond: config.cluster.ingest.rateLimitPerSecond },
+        clock,
+        log,
+        onRecorded: (records) => runtime.runtime.recordIngested(records),
+        cohortOf: (layer, instance) => (instance === self.name ? runtime.cohortOf(layer) : null),
+      }),
+    },
   });
 
   /**
@@ -133,12 +191,16 @@ export function createNode(deps: NodeDeps): TriadNode {
       metrics.node.nodeInfo.set({ version: triadVersion, cluster: config.cluster.name }, 1);
       // Desired state first: a node that restarts mid-rollout must serve the latest version from its first answer.
       await layers.start();
+      await runtime.start();
       await bindGrpc(grpc.server, self.host, self.grpcPort, self.name);
       http = createHttpServer({
         instance: self.name,
         metrics: metrics.node,
         readiness: evaluate,
-        beforeScrape: () => peers.refreshMetrics(),
+        beforeScrape: () => {
+          peers.refreshMetrics();
+          runtime.runtime.refreshMetrics();
+        },
         log,
       });
       try {
@@ -148,7 +210,13 @@ export function createNode(deps: NodeDeps): TriadNode {
         throw err;
       }
       readiness.markStarted();
-      peers.start(() => void evaluate());
+      peers.start(() => {
+        const { ready, reasons } = evaluate();
+        // Live health for dashboards and other nodes; it expires by itself if this node stops refreshing it.
+        void liveState
+          .putHealth(self.name, { ready, reasons }, 3 * config.cluster.heartbeat.intervalMs)
+          .catch(() => undefined);
+      });
       consensus.start();
       log.info(
         {
@@ -166,8 +234,16 @@ export function createNode(deps: NodeDeps): TriadNode {
       grpc.setServing(false);
       await consensus.stop();
       await peers.stop();
+      // No new synthetic operations; then let in-flight calls (an ingest waiting for its commit) finish while the sink
+      // drains what it holds. Storage goes last: everything above still writes to it.
+      await runtime.stop();
+      await Promise.all([
+        shutdownGrpc(grpc.server, forceAfterMs),
+        sink.stop({ deadlineMs: Math.max(1_000, forceAfterMs - 2_000) }),
+      ]);
       await layers.stop();
-      await shutdownGrpc(grpc.server, forceAfterMs);
+      await liveState.close();
+      await pool.end();
       if (http) {
         const server = http;
         await new Promise<void>((resolve) => {

@@ -130,3 +130,36 @@ export interface ApplyReply {
   instance: string;
   applied_version: number;
 }
+
+export interface R6Result {
+  instance: string;
+  operation_id: string;
+  burden_saved_hours: number;
+  has_amplification: boolean;
+  amplification: number;
+  duration_ms: number;
+  success: boolean;
+}
+
+export interface InjectFaultRequest {
+  instance: string;
+  layer: string;
+  error_rate: number;
+  burden_scale: number;
+  latency_ms: number;
+  clear: boolean;
+  actor: string;
+  reason: string;
+}
+
+export interface LayerFault {
+  layer: string;
+  error_rate: number;
+  burden_scale: number;
+  latency_ms: number;
+}
+
+export interface InjectFaultReply {
+  instance: string;
+  faults: LayerFault[];
+}

@@ -10,6 +10,7 @@ export type {
   ForceConsensusSyncRequest,
   HeartbeatReply,
   HeartbeatRequest,
+  LayerFigure,
   MemberResult,
   NodeState,
   PeerMessage,
@@ -21,17 +22,27 @@ export type {
   ApplyReply,
   ApplyRequest,
   HealthReport,
+  InjectFaultReply,
+  InjectFaultRequest,
   InstanceApply,
+  LayerFault,
   LayerHealth,
   MutationEvent,
   MutationOptions,
   MutationPlan,
   MutationRequest,
   MutationResult,
+  R6Result,
   VerifyAuditReply,
   VersionSummary,
   WireGateCheck,
   WireTransition,
 } from './admin-messages.js';
+export type {
+  OperationResult,
+  RecordOperationsReply,
+  RecordOperationsRequest,
+  WireOperation,
+} from './ingest-messages.js';
 export { callServerStream, callUnary, serverStreamHandler, unaryHandler } from './rpc.js';
 export type { CallOptions, StreamHandler, UnaryHandler } from './rpc.js';

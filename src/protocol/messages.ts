@@ -23,6 +23,21 @@ export interface NodeState {
   consensus: ConsensusView;
   applied_version: number;
   leader: boolean;
+  local_layers: LayerFigure[];
+  agreed_layers: LayerFigure[];
+}
+
+export interface LayerFigure {
+  layer: string;
+  active: boolean;
+  percentage: number;
+  has_amplification: boolean;
+  amplification: number;
+  has_error_rate: boolean;
+  error_rate: number;
+  burden_rate: number;
+  samples: number;
+  reporting_instances: number;
 }
 
 export interface ConsensusView {

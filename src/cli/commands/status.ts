@@ -1,9 +1,16 @@
 import { configOption, jsonOption, targetOption, writeJson, type Command } from '../command.js';
-import { probeCluster, type NodeProbe } from '../cluster-client.js';
+import { ratioNames, type LayerId, type LayersConfig } from '../../config/index.js';
+import { loadCliConfig, probeCluster, type NodeProbe } from '../cluster-client.js';
 import { formatTable, formatUptime } from '../table.js';
 import type { Client } from '@grpc/grpc-js';
 import { appliedLayerNames, describeLayers, type DesiredState } from '../../layer-manager/index.js';
-import { callUnary, createServiceClient, type ConsensusView, type VersionSummary } from '../../protocol/index.js';
+import {
+  callUnary,
+  createServiceClient,
+  type ConsensusView,
+  type LayerFigure,
+  type VersionSummary,
+} from '../../protocol/index.js';
 import { TriadError } from '../../shared/index.js';
 
 export const statusCommand: Command = {
@@ -17,13 +24,14 @@ export const statusCommand: Command = {
     const desired = await desiredState(probes);
     if (values.json) {
       writeJson(io, {
+        cascade: cascadeOf(probes),
         consensus: consensus ?? null,
         desired: desired ? { version: desired.version, label: desired.label || null, state: desired.state } : null,
         nodes: probes.map((p) => toJson(p, desired)),
       });
     } else {
       io.stdout.write(
-        `${renderConsensus(consensus, io.clock.now())}${renderDesired(desired)}\n${render(probes)}\n${renderLayers(probes, desired)}`,
+        `${renderOverview(probes, consensus, loadCliConfig(values, io).layers)}\n${renderConsensus(consensus, io.clock.now())}${renderDesired(desired)}\n${render(probes)}\n${renderLayers(probes, desired)}`,
       );
     }
     if (probes.every((p) => !p.reachable)) {
@@ -32,6 +40,71 @@ export const statusCommand: Command = {
     return 0;
   },
 };
+
+interface Cascade {
+  /** Product of the agreed amplification of every layer some instance reports. */
+  total: number;
+  burdenHoursPerWeek: number;
+  layers: LayerFigure[];
+  readyNodes: number;
+  nodes: number;
+}
+
+/** The cluster-wide (agreed) figures from the node that knows the newest epoch. */
+function cascadeOf(probes: NodeProbe[]): Cascade | undefined {
+  const best = probes
+    .flatMap((p) => (p.reachable && p.state.agreed_layers.length > 0 ? [p.state] : []))
+    .sort((a, b) => b.consensus.last_epoch_at_ms - a.consensus.last_epoch_at_ms)[0];
+  if (!best) return undefined;
+  const reported = best.agreed_layers.filter((l) => l.reporting_instances > 0 && l.has_amplification);
+  return {
+    total: reported.reduce((product, l) => product * l.amplification, 1),
+    burdenHoursPerWeek: best.agreed_layers.reduce((sum, l) => sum + l.burden_rate, 0) * 168,
+    layers: best.agreed_layers,
+    readyNodes: probes.filter((p) => p.reachable && p.state.ready).length,
+    nodes: probes.length,
+  };
+}
+
+/** The operations plan's Cascade Overview: the four cards, then each layer against its expected range. */
+function renderOverview(probes: NodeProbe[], consensus: ConsensusView | undefined, layers: LayersConfig): string {
+  const c = cascadeOf(probes);
+  const health = `${probes.filter((p) => p.reachable && p.state.ready).length}/${probes.length} nodes ready`;
+  if (!c) return `cascade: no agreed figures yet · ${health}\n`;
+  const cards = [
+    `total cascade ${c.total.toFixed(2)}×`,
+    `burden saved ${Math.round(c.burdenHoursPerWeek).toLocaleString('en-US')} h/week`,
+    `consensus error ${consensus ? consensus.error.toFixed(4) : 'n/a'}`,
+    health,
+  ].join('  ·  ');
+  const rows = c.layers.map((l) => {
+    const band = layers.layers.find((x) => x.id === l.layer)?.amplification;
+    const value = l.reporting_instances > 0 && l.has_amplification ? l.amplification : undefined;
+    const verdict =
+      value === undefined
+        ? l.reporting_instances > 0
+          ? 'no data'
+          : 'off'
+        : !band
+          ? 'baseline'
+          : value < band.alertBelow
+            ? 'BELOW ALERT'
+            : value < band.acceptable[0] || value > band.acceptable[1]
+              ? 'outside range'
+              : 'ok';
+    return [
+      `${l.layer} ${ratioNames[l.layer as LayerId] ?? ''}`.trim(),
+      value === undefined ? '-' : `${value.toFixed(2)}×`,
+      band ? `${band.expected.toFixed(2)}×` : '1.00×',
+      band ? `${band.acceptable[0].toFixed(2)}–${band.acceptable[1].toFixed(2)}` : '-',
+      verdict,
+      `${l.reporting_instances}`,
+      l.has_error_rate && l.reporting_instances > 0 ? `${(l.error_rate * 100).toFixed(2)}%` : '-',
+      `${(l.burden_rate * 168).toFixed(1)} h/wk`,
+    ];
+  });
+  return `${cards}\n\n${formatTable(['LAYER', 'AMPLIFICATION', 'EXPECTED', 'ACCEPTABLE', 'STATUS', 'INSTANCES', 'ERRORS', 'BURDEN'], rows)}`;
+}
 
 interface Desired {
   version: number;

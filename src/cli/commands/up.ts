@@ -180,8 +180,8 @@ async function waitForFirstEpoch(
     const states = await Promise.all(
       nodes.map((n) => getState(`${n.host}:${n.grpcPort}`, 1_000).catch(() => undefined)),
     );
-    if (states.some((s) => s?.consensus.has_epoch)) return;
-    if (!told) note('waiting for the first consensus epoch');
+    if (states.some((s) => s?.consensus.has_epoch && s.consensus.converged)) return;
+    if (!told) note('waiting for the first converged consensus epoch');
     told = true;
     await io.clock.sleep(100);
   }

@@ -1,12 +1,15 @@
 import type { Client } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { measurementKeys } from '../../../src/consensus/index.js';
+import { measurementKeys, measurementVector } from '../../../src/consensus/index.js';
 import { callUnary, createServiceClient } from '../../../src/protocol/index.js';
 import { readyOf, runTriad, TestCluster, waitFor } from '../../fixtures/cluster.js';
 
-const width = measurementKeys.length;
-/** Node i measures (i+1)·(k+1) in component k: distinct per node, with a known mean. */
-const measurementOf = (i: number) => Array.from({ length: width }, (_, k) => (i + 1) * (k + 1));
+/** A realistic, distinct measurement per node: node i reports R1 and R2 with its own ratio, rate and counts. */
+const measurementOf = (i: number) =>
+  measurementVector({
+    R1: { amplification: 1, error_rate: 0.001 * i, burden_rate: 0.01 * (i + 1), reporting: 1, samples: 100 + i },
+    R2: { amplification: 2 + 0.05 * i, error_rate: 0, burden_rate: 0.02 * (i + 1), reporting: 1, samples: 100 + i },
+  });
 
 async function setMeasurement(grpc: string, value: number[]): Promise<void> {
   const client = createServiceClient<Client>('Admin', grpc);
@@ -56,7 +59,8 @@ describe.each([
     const sync = JSON.parse(result.stdout) as SyncJson;
     expect(sync).toMatchObject({ converged: true, failed: [], rounds: 1 });
     expect(sync.error).toBeLessThan(1e-9);
-    const mean = (k: number) => ((names.length + 1) / 2) * (k + 1);
+    const vectors = names.map((_, i) => measurementOf(i));
+    const mean = (k: number) => vectors.reduce((sum, v) => sum + v[k]!, 0) / vectors.length;
     for (const instance of sync.instances) {
       measurementKeys.forEach((key, k) => expect(instance.value[key]).toBeCloseTo(mean(k), 9));
     }

@@ -69,6 +69,7 @@ describe.each([
       clock: systemClock,
       log,
       duration: (ms) => ms,
+      maxSampleAgeMs: 300_000,
       agreed: () => undefined,
       bands: new BandTracker(),
       reachable: () => true,

@@ -34,6 +34,7 @@ function inputs(overrides: Partial<GateInputs> = {}): GateInputs {
   return {
     config: layers,
     duration: (ms) => ms,
+    maxSampleAgeMs: 300_000,
     now,
     before: stage1,
     after: activate(stage1, { layers: ['R3'], instances: ['alpha'], percentage: 100 }),

@@ -1,0 +1,12 @@
+export { hash32, inCohort, unit } from './deterministic.js';
+export { isNoFault, noFault, validateFault } from './faults.js';
+export type { Fault } from './faults.js';
+export { errorTypes } from './operation.js';
+export type { Cohort, ErrorType, OperationRecord, OperationSink } from './operation.js';
+export type { FrameworkContext, FrameworkPlugin, FrameworkResult } from './plugin.js';
+export { FrameworkRuntime } from './runtime.js';
+export type { AppliedLayers, LayerSnapshot, R6Run, RuntimeDeps } from './runtime.js';
+export { createSyntheticPack, syntheticRates } from './synthetic.js';
+export type { SyntheticOptions } from './synthetic.js';
+export { amplificationByLayer, SlidingWindow } from './window.js';
+export type { LayerFigures, WindowTotals } from './window.js';
