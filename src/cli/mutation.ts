@@ -9,6 +9,7 @@ import {
   type MutationResult,
   type WireGateCheck,
 } from '../protocol/index.js';
+import { formatDurationMs } from '../config/index.js';
 import { TriadError } from '../shared/index.js';
 import { withAdmin } from './cluster-client.js';
 import {
@@ -152,6 +153,15 @@ function renderPlan(plan: MutationPlan, dryRun: boolean): string {
     );
   } else lines.push('plan: nothing changes');
   if (plan.checks.length > 0) lines.push('checks:', renderChecks(plan.checks).trimEnd());
+  if (dryRun && plan.detection_budgets.length > 0) {
+    // Fastest trigger per layer first: how long a failing layer would run before it is rolled back by itself.
+    lines.push('detection budget (window + for: + evaluation interval, per rollback trigger):');
+    for (const b of plan.detection_budgets) {
+      lines.push(
+        `  ${b.layer}  ${formatDurationMs(b.budget_ms).padStart(7)}  ${b.trigger_id} (for ${formatDurationMs(b.for_ms)})`,
+      );
+    }
+  }
   return `${lines.join('\n')}\n`;
 }
 

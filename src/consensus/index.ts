@@ -45,6 +45,7 @@ export { createEpochPlanner, topologyLabel } from './epoch-planner.js';
 export {
   agreedLayerView,
   emptyMeasurement,
+  instanceLayerFigures,
   measurementFields,
   measurementKeys,
   measurementVector,

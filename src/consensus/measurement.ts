@@ -96,3 +96,20 @@ export function memberDivergence(own: readonly number[], all: readonly (readonly
   }
   return worst;
 }
+
+/** One instance's own per-layer figures, read back from its measurement vector (its epoch snapshot). */
+export function instanceLayerFigures(
+  vector: readonly number[],
+): Record<LayerId, { amplification?: number; errorRate?: number; samples: number }> {
+  const at = (layer: LayerId, field: MeasurementField) => vector[indexOf(layer, field)] ?? 0;
+  const result = {} as Record<LayerId, { amplification?: number; errorRate?: number; samples: number }>;
+  for (const layer of layerIds) {
+    const samples = at(layer, 'samples');
+    result[layer] = {
+      samples,
+      ...(at(layer, 'reporting') > 0 ? { amplification: at(layer, 'amplification') } : {}),
+      ...(samples > 0 ? { errorRate: at(layer, 'error_rate') } : {}),
+    };
+  }
+  return result;
+}

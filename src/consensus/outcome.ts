@@ -28,7 +28,7 @@ export function measureEpoch(
   const snapshots = reported.map((m) => reports.get(m)?.snapshot ?? []);
   const results: MemberResult[] = members.map((member) => {
     const report = reports.get(member);
-    if (!report) return { member, reachable: false, divergence: 1, error: 1, final: [], rounds_run: 0 };
+    if (!report) return { member, reachable: false, divergence: 1, error: 1, final: [], rounds_run: 0, snapshot: [] };
     return {
       member,
       reachable: true,
@@ -36,6 +36,7 @@ export function measureEpoch(
       error: consensusErrorVec([report.final], mean),
       final: report.final,
       rounds_run: report.rounds_run,
+      snapshot: report.snapshot,
     };
   });
   const error = results.length === 0 ? 1 : Math.max(...results.map((r) => r.error));

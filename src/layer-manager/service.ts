@@ -14,6 +14,7 @@ import {
   type Transition,
 } from './desired-state.js';
 import { evaluateGates, type AgreedFigures, type GateCheck } from './gates.js';
+import { detectionBudgets } from './triggers.js';
 import { describeMutation, parseMutation, type Mutation, type MutationOptions } from './mutation-input.js';
 import type { DesiredStateStore, VersionRow } from './store.js';
 import type { MutationRequest } from '../protocol/index.js';
@@ -43,6 +44,13 @@ export interface LayerManagerDeps {
   /** A layer went down through a rollback path: `reason` is "manual" or the trigger id. */
   onRollback: (layer: LayerId, reason: string) => void;
   lockWaitMs?: number;
+  /** For the detection budget of activations: the figures' window and how often the leader evaluates triggers. */
+  detection: { windowMs: number; evaluationIntervalMs: number };
+}
+
+export interface MutationContext {
+  /** Set by the automatic rollback: the trigger id, counted in triad_rollbacks_total{reason} instead of "manual". */
+  rollbackReason?: string;
 }
 
 export class GateRefusedError extends TriadError {
@@ -82,10 +90,11 @@ export class LayerManager {
     request: MutationRequest,
     correlationId: string,
     emit: (e: { committed?: MutationPlan; progress?: InstanceApply }) => void,
+    context: MutationContext = {},
   ): Promise<MutationResult> {
     const started = this.deps.clock.monotonicMs();
     const { mutation, options } = parseMutation(request, { config: this.deps.layers, instances: this.deps.members });
-    const prepared = await this.commit(mutation, options, correlationId);
+    const prepared = await this.commit(mutation, options, correlationId, context);
     if (options.dryRun || prepared.plan.after_version === prepared.plan.before_version) {
       return {
         plan: prepared.plan,
@@ -102,7 +111,12 @@ export class LayerManager {
     return { plan: prepared.plan, instances, complete, duration_ms: this.deps.clock.monotonicMs() - started };
   }
 
-  private async commit(mutation: Mutation, options: MutationOptions, correlationId: string): Promise<Prepared> {
+  private async commit(
+    mutation: Mutation,
+    options: MutationOptions,
+    correlationId: string,
+    context: MutationContext,
+  ): Promise<Prepared> {
     const { store, clock, pool } = this.deps;
     let refusal: GateRefusedError | undefined;
     const prepared = await withTransaction(pool, async (client) => {
@@ -171,7 +185,7 @@ export class LayerManager {
     if (!options.dryRun && prepared.plan.after_version > prepared.plan.before_version) {
       for (const t of prepared.plan.transitions) {
         if (t.action === 'deactivate' && mutation.kind !== 'activate')
-          this.deps.onRollback(t.subject as LayerId, 'manual');
+          this.deps.onRollback(t.subject as LayerId, context.rollbackReason ?? 'manual');
       }
       this.deps.log.info(
         {
@@ -272,6 +286,18 @@ export class LayerManager {
       dry_run: p.options.dryRun,
       correlation_id: p.correlationId,
       label: p.options.label ?? '',
+      detection_budgets: [
+        ...new Set(p.transitions.filter((t) => t.action === 'activate').map((t) => t.subject as LayerId)),
+      ].flatMap((layer) =>
+        detectionBudgets(layer, this.deps.layers, { ...this.deps.detection, duration: this.deps.duration }).map(
+          (b) => ({
+            layer,
+            trigger_id: b.triggerId,
+            budget_ms: b.budgetMs,
+            for_ms: b.forMs,
+          }),
+        ),
+      ),
       // Applying is a fetch of the version plus an in-memory switch: the round trip dominates what an instance takes.
       instances: this.deps.members.map((instance) => ({
         instance,

@@ -34,6 +34,7 @@ import {
 } from '../protocol/index.js';
 import { callContext, newTraceId, TriadError, type Clock, type Logger } from '../shared/index.js';
 import { verifyAuditChain, type StoragePool } from '../storage/index.js';
+import { createAutoRollback } from './auto-rollback.js';
 
 export interface LayerEdgeDeps {
   config: TriadConfig;
@@ -128,6 +129,18 @@ export function createLayerEdge(deps: LayerEdgeDeps) {
       return reply.applied_version;
     },
     onRollback: (layer, reason) => metrics.rollbacks.inc({ layer, reason }),
+    detection: { windowMs: windowMs(config), evaluationIntervalMs: consensusIntervalMs(config) },
+  });
+
+  const autoRollback = createAutoRollback({
+    config,
+    manager,
+    pool,
+    clock,
+    log,
+    duration,
+    members,
+    desired: () => applier.applied.state,
   });
 
   /** Each node's applied state, asked over gRPC (this node answers from memory). */
@@ -260,6 +273,7 @@ export function createLayerEdge(deps: LayerEdgeDeps) {
       storageError ? { ok: false, reason: `storage: ${storageError}` } : { ok: true },
     /** Every epoch outcome: feeds the hysteresis bands, and the initiator records it (once per epoch, cluster-wide). */
     onOutcome(outcome: EpochOutcome) {
+      if (leader.isLeader) autoRollback.evaluate(outcome);
       const figures = figuresOf(outcome);
       for (const layer of config.layers.layers) {
         const f = figures?.layers[layer.id];
@@ -309,6 +323,16 @@ export function createLayerEdge(deps: LayerEdgeDeps) {
       for (const c of peerClients.values()) c.close();
     },
   };
+}
+
+/** The window the runtime measures over: what a rollback trigger's figures need to turn over. */
+function windowMs(config: TriadConfig): number {
+  return config.env.profile === 'demo' ? config.cluster.runtime.demoWindowMs : config.cluster.runtime.windowMs;
+}
+
+/** How often the leader runs an epoch, and so evaluates the rollback triggers. */
+function consensusIntervalMs(config: TriadConfig): number {
+  return config.env.profile === 'demo' ? config.cluster.consensus.demoIntervalMs : config.cluster.consensus.intervalMs;
 }
 
 function figuresOf(outcome: EpochOutcome | undefined): AgreedFigures | undefined {

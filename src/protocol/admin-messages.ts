@@ -61,6 +61,14 @@ export interface MutationPlan {
   correlation_id: string;
   label: string;
   instances: InstanceApply[];
+  detection_budgets: DetectionBudget[];
+}
+
+export interface DetectionBudget {
+  layer: string;
+  trigger_id: string;
+  budget_ms: number;
+  for_ms: number;
 }
 
 export interface MutationResult {

@@ -106,6 +106,7 @@ export interface MemberResult {
   error: number;
   final: number[];
   rounds_run: number;
+  snapshot: number[];
 }
 
 export interface EpochOutcome {

@@ -77,6 +77,7 @@ describe.each([
       pushApply: (_instance, version) => applier.applyAtLeast(version),
       onRollback: () => undefined,
       lockWaitMs,
+      detection: { windowMs: 300_000, evaluationIntervalMs: 10_000 },
     });
     managers.push(m);
     return m;

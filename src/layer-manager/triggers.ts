@@ -1,0 +1,128 @@
+import { layerIds, type LayerId, type LayersConfig, type RollbackTriggerConfig } from '../config/index.js';
+
+/** One instance's own figures for a layer, from its snapshot in the last epoch. */
+export interface InstanceLayerFigures {
+  amplification?: number;
+  errorRate?: number;
+  samples: number;
+}
+
+export interface TriggerInputs {
+  now: number;
+  /** Layers active per instance (desired state). */
+  active: (instance: string, layer: LayerId) => boolean;
+  instances: readonly string[];
+  /** Per instance and layer, what that instance measured (undefined: it could not be read this epoch). */
+  figures: (instance: string, layer: LayerId) => InstanceLayerFigures | undefined;
+  consensusError: number;
+}
+
+export interface TriggerFiring {
+  trigger: RollbackTriggerConfig;
+  layer: LayerId;
+  instance: string;
+  value: number;
+  /** How long the condition had held when it fired. */
+  heldMs: number;
+}
+
+/**
+ * The automatic rollback triggers of layers.yaml, evaluated each epoch on the leader. A condition must hold
+ * continuously for its `for:` duration (from the injected clock) before it fires; it fires once per hold, and a
+ * figure that cannot be judged (no data, too few samples) ends the hold rather than extending it. Nothing here ever
+ * activates a layer: a metric that recovers only clears the hold.
+ */
+export class TriggerEvaluator {
+  private readonly holding = new Map<string, number>();
+  private readonly fired = new Set<string>();
+
+  constructor(
+    private readonly config: LayersConfig,
+    private readonly duration: (ms: number) => number,
+    /** Fewer operations than this on an instance is too little to roll back on. */
+    private readonly minSamples = 5,
+  ) {}
+
+  evaluate(inputs: TriggerInputs): TriggerFiring[] {
+    const firings: TriggerFiring[] = [];
+    const seen = new Set<string>();
+    for (const trigger of this.config.rollbackTriggers) {
+      const layers = trigger.layer === '*' ? layerIds : [trigger.layer];
+      for (const layer of layers) {
+        for (const instance of inputs.instances) {
+          if (!inputs.active(instance, layer)) continue;
+          const key = `${trigger.id}|${layer}|${instance}`;
+          const value = this.valueOf(trigger, layer, instance, inputs);
+          const holds =
+            value !== undefined && (trigger.op === 'below' ? value < trigger.threshold : value > trigger.threshold);
+          if (!holds) continue;
+          seen.add(key);
+          const since = this.holding.get(key) ?? inputs.now;
+          this.holding.set(key, since);
+          const heldMs = inputs.now - since;
+          if (heldMs >= this.duration(trigger.forMs) && !this.fired.has(key)) {
+            this.fired.add(key);
+            firings.push({ trigger, layer, instance, value, heldMs });
+          }
+        }
+      }
+    }
+    // A hold that did not continue this epoch is over; a new hold may fire again (the layer was re-activated).
+    for (const key of [...this.holding.keys()]) {
+      if (!seen.has(key)) {
+        this.holding.delete(key);
+        this.fired.delete(key);
+      }
+    }
+    return firings;
+  }
+
+  /** Forgets that a firing happened, so the next evaluation fires again (its rollback could not be applied). */
+  retry(firing: TriggerFiring): void {
+    this.fired.delete(`${firing.trigger.id}|${firing.layer}|${firing.instance}`);
+  }
+
+  private valueOf(
+    trigger: RollbackTriggerConfig,
+    layer: LayerId,
+    instance: string,
+    inputs: TriggerInputs,
+  ): number | undefined {
+    if (trigger.metric === 'consensus_error') return inputs.consensusError;
+    const f = inputs.figures(instance, layer);
+    if (!f || f.samples < this.minSamples) return undefined;
+    switch (trigger.metric) {
+      case 'amplification':
+        return f.amplification;
+      case 'error_rate':
+        return f.errorRate;
+      case 'amplification_drop': {
+        const expected = this.config.layers.find((l) => l.id === layer)?.amplification?.expected;
+        return expected === undefined || f.amplification === undefined
+          ? undefined
+          : (expected - f.amplification) / expected;
+      }
+    }
+  }
+}
+
+/**
+ * How long a failing layer would run before a trigger rolls it back: the window its figures need to turn over,
+ * plus the trigger's `for:`, plus one evaluation interval. Printed by an activation's --dry-run, fastest first.
+ */
+export function detectionBudgets(
+  layer: LayerId,
+  config: LayersConfig,
+  timing: { windowMs: number; evaluationIntervalMs: number; duration: (ms: number) => number },
+): { triggerId: string; budgetMs: number; forMs: number }[] {
+  return config.rollbackTriggers
+    .filter((t) => t.layer === layer || t.layer === '*')
+    .filter((t) => t.metric !== 'amplification_drop' || config.layers.find((l) => l.id === layer)?.amplification)
+    .map((t) => {
+      const forMs = timing.duration(t.forMs);
+      // A consensus-error trigger reads each epoch's own figure, not a window of operations.
+      const windowMs = t.metric === 'consensus_error' ? 0 : timing.windowMs;
+      return { triggerId: t.id, forMs, budgetMs: windowMs + forMs + timing.evaluationIntervalMs };
+    })
+    .sort((a, b) => a.budgetMs - b.budgetMs);
+}

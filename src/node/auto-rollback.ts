@@ -1,0 +1,127 @@
+import type pg from 'pg';
+import { formatDurationMs, type LayerId, type TriadConfig } from '../config/index.js';
+import { instanceLayerFigures } from '../consensus/index.js';
+import {
+  isActive,
+  TriggerEvaluator,
+  type DesiredState,
+  type LayerManager,
+  type TriggerFiring,
+} from '../layer-manager/index.js';
+import type { EpochOutcome } from '../protocol/index.js';
+import { newTraceId, type Clock, type Logger } from '../shared/index.js';
+
+export interface AutoRollbackDeps {
+  config: TriadConfig;
+  manager: LayerManager;
+  pool: pg.Pool;
+  clock: Clock;
+  log: Logger;
+  duration: (ms: number) => number;
+  members: readonly string[];
+  desired: () => DesiredState;
+}
+
+/** Who the audit log names for a rollback no operator typed. */
+const actor = 'triad (automatic rollback)';
+
+/**
+ * The leader's automatic rollback (issue: "When one holds for its duration, the layer is deactivated on the
+ * affected instances through the same audited path as an operator's command"). Each epoch outcome is evaluated
+ * against the triggers of layers.yaml from the per-instance table the epoch agreed on; a firing becomes a
+ * `deactivate-layers --cascade` through the layer manager (gates do not apply to deactivations), an alert_history
+ * row, a warning log line, and triad_rollbacks_total{layer, reason=<trigger id>}.
+ */
+export function createAutoRollback(deps: AutoRollbackDeps) {
+  const { config, log, clock } = deps;
+  const minSamples = Math.max(5, Math.ceil(config.layers.gates.minSamples / Math.max(1, deps.members.length)));
+  const evaluator = new TriggerEvaluator(config.layers, deps.duration, minSamples);
+  let running = Promise.resolve();
+
+  /** One change for one trigger on one layer, however many instances it fired on (one version, one audit row). */
+  const roll = async (firings: TriggerFiring[], outcome: EpochOutcome): Promise<void> => {
+    const { trigger, layer, value } = firings[0] as TriggerFiring;
+    const instances = firings.map((f) => f.instance);
+    const instance = instances.join(',');
+    const condition = `${trigger.metric} ${trigger.op === 'below' ? '<' : '>'} ${trigger.threshold}`;
+    const reason = `automatic rollback: trigger ${trigger.id} (${condition} for ${formatDurationMs(deps.duration(trigger.forMs))}; measured ${value.toFixed(4)} in epoch ${outcome.epoch_id})`;
+    try {
+      const result = await deps.manager.mutate(
+        {
+          command: 'deactivate',
+          deactivate: { layers: [layer], instances, cascade: true },
+          options: { dry_run: false, force: false, reason, label: '', timeout_ms: 10_000, actor },
+        },
+        `auto-${newTraceId().slice(0, 12)}`,
+        () => undefined,
+        { rollbackReason: trigger.id },
+      );
+      const downTo = result.plan.after_version;
+      for (const firing of firings) {
+        await deps.pool.query(
+          `INSERT INTO alert_history (alert, severity, layer, instance, trigger_id, value, threshold, action, details, fired_at)
+           VALUES ('RollbackTriggered', 'critical', $1, $2, $3, $4, $5, $6, $7, $8)`,
+          [
+            layer,
+            firing.instance,
+            trigger.id,
+            firing.value,
+            trigger.threshold,
+            `deactivated ${layer} (and what requires it) on ${firing.instance}: v${result.plan.before_version} → v${downTo}`,
+            JSON.stringify({
+              metric: trigger.metric,
+              op: trigger.op,
+              for_ms: trigger.forMs,
+              held_ms: firing.heldMs,
+              epoch_id: outcome.epoch_id,
+              transitions: result.plan.transitions,
+            }),
+            new Date(clock.now()),
+          ],
+        );
+      }
+      log.warn(
+        {
+          operation: 'auto_rollback',
+          layer,
+          instance,
+          trigger_id: trigger.id,
+          value,
+          threshold: trigger.threshold,
+          version: downTo,
+        },
+        'automatic rollback: layer deactivated',
+      );
+    } catch (err) {
+      // Not applied (lock held, storage away…): let the next epoch fire it again rather than forget it.
+      for (const firing of firings) evaluator.retry(firing);
+      log.error(
+        { operation: 'auto_rollback', layer, instance, trigger_id: trigger.id, err },
+        'automatic rollback failed; will retry',
+      );
+    }
+  };
+
+  return {
+    evaluate(outcome: EpochOutcome): void {
+      const state = deps.desired();
+      const snapshots = new Map(
+        outcome.members
+          .filter((m) => m.reachable && m.snapshot.length > 0)
+          .map((m) => [m.member, instanceLayerFigures(m.snapshot)]),
+      );
+      const firings = evaluator.evaluate({
+        now: clock.now(),
+        instances: deps.members,
+        active: (instance, layer: LayerId) => isActive(state, instance, layer),
+        figures: (instance, layer) => snapshots.get(instance)?.[layer],
+        consensusError: outcome.error,
+      });
+      const groups = new Map<string, TriggerFiring[]>();
+      for (const f of firings)
+        groups.set(`${f.trigger.id}|${f.layer}`, [...(groups.get(`${f.trigger.id}|${f.layer}`) ?? []), f]);
+      // One rollback at a time: they queue on the cluster lock anyway, and their order then follows the firings'.
+      for (const group of groups.values()) running = running.then(() => roll(group, outcome));
+    },
+  };
+}
