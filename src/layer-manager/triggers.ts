@@ -40,7 +40,7 @@ export class TriggerEvaluator {
     private readonly config: LayersConfig,
     private readonly duration: (ms: number) => number,
     /** Fewer operations than this on an instance is too little to roll back on. */
-    private readonly minSamples = 5,
+    private readonly minSamples = 20,
   ) {}
 
   evaluate(inputs: TriggerInputs): TriggerFiring[] {

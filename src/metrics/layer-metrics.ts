@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { layerIds } from '../config/index.js';
 
 export interface LayerMetrics {
   layerEnabled: Gauge<'layer'>;
@@ -10,7 +11,7 @@ export interface LayerMetrics {
 
 export function createLayerMetrics(registry: Registry): LayerMetrics {
   const registers = [registry];
-  return {
+  const metrics: LayerMetrics = {
     layerEnabled: new Gauge({
       name: 'layer_enabled',
       help: '1 while the layer is enabled on this node (applied desired state), else 0.',
@@ -36,4 +37,7 @@ export function createLayerMetrics(registry: Registry): LayerMetrics {
       registers,
     }),
   };
+  // Known series start at 0 (Prometheus practice): a panel or increase() over "no rollbacks yet" reads 0, not nothing.
+  for (const layer of layerIds) metrics.rollbacks.inc({ layer, reason: 'manual' }, 0);
+  return metrics;
 }

@@ -34,8 +34,9 @@ const actor = 'triad (automatic rollback)';
  */
 export function createAutoRollback(deps: AutoRollbackDeps) {
   const { config, log, clock } = deps;
-  const minSamples = Math.max(5, Math.ceil(config.layers.gates.minSamples / Math.max(1, deps.members.length)));
-  const evaluator = new TriggerEvaluator(config.layers, deps.duration, minSamples);
+  // The gates' bar for "enough data" holds for rolling back too, per instance: a freshly activated layer's first few
+  // operations must not take it down on one unlucky failure.
+  const evaluator = new TriggerEvaluator(config.layers, deps.duration, config.layers.gates.minSamples);
   let running = Promise.resolve();
 
   /** One change for one trigger on one layer, however many instances it fired on (one version, one audit row). */

@@ -14,7 +14,8 @@ describe('automatic rollback on a demo cluster (compressed durations, injected f
 
   beforeAll(async () => {
     cluster = await TestCluster.start({
-      extraYaml: 'synthetic:\n  enabled: true\n  interval: 250ms\nruntime:\n  demo_window: 4s\nconsensus:\n  demo_interval: 500ms\n',
+      extraYaml:
+        'synthetic:\n  enabled: true\n  interval: 250ms\nruntime:\n  demo_window: 4s\nconsensus:\n  demo_interval: 500ms\n',
       env: { TRIAD_PROFILE: 'demo' },
     });
     await cluster.waitReady();
@@ -43,29 +44,53 @@ describe('automatic rollback on a demo cluster (compressed durations, injected f
 
     // δ on gamma falls to ~2.5 (a 50 % drop against 4.95): amplification_degraded (> 30 % for 1 h → 1 s) fires.
     await waitFor(
-      async () => (await cluster.db!.pool.query("SELECT 1 FROM alert_history WHERE trigger_id = 'amplification_degraded'")).rowCount! > 0,
+      async () =>
+        (await cluster.db!.pool.query("SELECT 1 FROM alert_history WHERE trigger_id = 'amplification_degraded'"))
+          .rowCount! > 0,
       25_000,
       'the automatic rollback',
     );
     await expectAgreement(cluster, { alpha: 'R1 R2 R3 R4 R5', beta: 'R1 R2 R3 R4 R5', gamma: 'R1 R2 R3 R4' });
 
-    const audit = await cluster.db!.pool.query<{ actor: string; command: string; reason: string; before_version: string; after_version: string }>(
+    const audit = await cluster.db!.pool.query<{
+      actor: string;
+      command: string;
+      reason: string;
+      before_version: string;
+      after_version: string;
+    }>(
       "SELECT actor, command, reason, before_version, after_version FROM audit_log WHERE actor = 'triad (automatic rollback)'",
     );
     expect(audit.rows).toHaveLength(1);
-    expect(audit.rows[0]!.command).toMatch(/^triad deactivate-layers --layers R5 --instances gamma --cascade --reason "automatic rollback: trigger amplification_degraded/);
+    expect(audit.rows[0]!.command).toMatch(
+      /^triad deactivate-layers --layers R5 --instances gamma --cascade --reason "automatic rollback: trigger amplification_degraded/,
+    );
     expect(audit.rows[0]!.before_version).toBe(String(before));
-    expect(audit.rows[0]!.reason).toMatch(/^automatic rollback: trigger amplification_degraded \(amplification_drop > 0\.3 for 1s; measured 0\.\d+ in epoch /);
-    const alerts = await cluster.db!.pool.query<{ alert: string; severity: string; layer: string; instance: string }>('SELECT alert, severity, layer, instance FROM alert_history');
+    expect(audit.rows[0]!.reason).toMatch(
+      /^automatic rollback: trigger amplification_degraded \(amplification_drop > 0\.3 for 1s; measured 0\.\d+ in epoch /,
+    );
+    const alerts = await cluster.db!.pool.query<{ alert: string; severity: string; layer: string; instance: string }>(
+      'SELECT alert, severity, layer, instance FROM alert_history',
+    );
     expect(alerts.rows).toEqual([{ alert: 'RollbackTriggered', severity: 'critical', layer: 'R5', instance: 'gamma' }]);
 
-    const leaders = await Promise.all(['alpha', 'beta', 'gamma'].map((n) => metric(cluster.instance(n).http, 'triad_rollbacks_total{layer="R5",reason="amplification_degraded"}')));
+    const leaders = await Promise.all(
+      ['alpha', 'beta', 'gamma'].map((n) =>
+        metric(cluster.instance(n).http, 'triad_rollbacks_total{layer="R5",reason="amplification_degraded"}'),
+      ),
+    );
     expect(leaders.reduce((a, b) => a + b, 0)).toBe(1);
 
     // The fault goes away; the metric recovers on its own; nothing re-activates R5 by itself.
     expect((await triad('inject-fault', '--instance', 'gamma', '--layer', 'R5', '--clear')).code).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     await expectAgreement(cluster, { alpha: 'R1 R2 R3 R4 R5', beta: 'R1 R2 R3 R4 R5', gamma: 'R1 R2 R3 R4' });
-    expect((await cluster.db!.pool.query("SELECT count(*)::int AS n FROM audit_log WHERE actor = 'triad (automatic rollback)'")).rows[0]).toEqual({ n: 1 });
+    expect(
+      (
+        await cluster.db!.pool.query(
+          "SELECT count(*)::int AS n FROM audit_log WHERE actor = 'triad (automatic rollback)'",
+        )
+      ).rows[0],
+    ).toEqual({ n: 1 });
   });
 });
