@@ -3,8 +3,7 @@
 // put-until-seen-by-every-member latency measured in the same run, beside ours.
 import { callServerStream, createServiceClient } from '../dist/protocol/index.js';
 import { measureEtcd } from './etcd.js';
-import { spawnTriad, stopProcess, summarize, tempCluster, writeResult } from './lib.js';
-import { chmodSync } from 'node:fs';
+import { startUp, stopProcess, summarize, tempCluster, writeResult } from './lib.js';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -12,22 +11,8 @@ const mutations = Number(process.env.BENCH_MUTATIONS ?? 500);
 const cliRuns = Number(process.env.BENCH_CLI_RUNS ?? 20);
 const triadBin = fileURLToPath(new URL('../bin/triad.js', import.meta.url));
 
-// `triad up` as a user runs it: embedded PostgreSQL (no DATABASE_URL), three nodes.
 const cluster = await tempCluster(['alpha', 'beta', 'gamma']);
-chmodSync(cluster.dir, 0o755); // the embedded server runs as nobody and must enter the data dir
-const env = { TRIAD_DATA_DIR: cluster.dir, DATABASE_URL: '' };
-const up = spawnTriad(['up', '--json', '--config', cluster.clusterFile], env);
-await new Promise((resolve, reject) => {
-  let buffer = '';
-  const timer = setTimeout(() => reject(new Error('cluster not ready in 60 s')), 60_000);
-  up.stdout.on('data', (c) => {
-    buffer += c;
-    if (buffer.includes('"type":"ready"')) {
-      clearTimeout(timer);
-      resolve();
-    }
-  });
-});
+const { up, env } = await startUp(cluster);
 
 const target = `127.0.0.1:${cluster.instances[0].grpcPort}`;
 const client = createServiceClient('Admin', target);

@@ -1,6 +1,6 @@
 // Shared helpers for the benchmarks: run against the built CLI (dist/), on loopback, bounded in count and time.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -116,4 +116,26 @@ export function stopProcess(child, signal = 'SIGTERM') {
     child.once('exit', resolve);
     child.kill(signal);
   });
+}
+
+/**
+ * `triad up --json` on a temp cluster as a user runs it (embedded PostgreSQL: no DATABASE_URL), resolved once every
+ * node is ready; returns the process (stop it with stopProcess) and the env the CLI needs to reach it.
+ */
+export async function startUp(cluster, extraArgs = []) {
+  chmodSync(cluster.dir, 0o755); // the embedded server runs as nobody and must enter the data dir
+  const env = { TRIAD_DATA_DIR: cluster.dir, DATABASE_URL: '' };
+  const up = spawnTriad(['up', '--json', ...extraArgs, '--config', cluster.clusterFile], env);
+  await new Promise((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => reject(new Error('cluster not ready in 60 s')), 60_000);
+    up.stdout.on('data', (c) => {
+      buffer += c;
+      if (buffer.includes('"type":"ready"')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return { up, env };
 }

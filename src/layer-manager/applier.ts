@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Clock, Logger } from '../shared/index.js';
+import { repeatEvery, type Clock, type Logger } from '../shared/index.js';
 import { listen, type Listener } from '../storage/index.js';
 import { desiredStateChannel } from './service.js';
 import type { DesiredStateStore, VersionRow } from './store.js';
@@ -111,17 +111,11 @@ export class DesiredStateApplier {
     });
   }
 
-  private async poll(intervalMs: number): Promise<void> {
-    const signal = this.stopping.signal;
-    while (!signal.aborted) {
-      try {
-        await this.deps.clock.sleep(intervalMs, signal);
-      } catch {
-        return;
-      }
-      await this.catchUp().catch((err: unknown) =>
+  private poll(intervalMs: number): Promise<void> {
+    return repeatEvery(this.deps.clock, intervalMs, this.stopping.signal, () =>
+      this.catchUp().catch((err: unknown) =>
         this.deps.log.warn({ operation: 'apply_desired_state', err }, 'poll failed'),
-      );
-    }
+      ),
+    );
   }
 }

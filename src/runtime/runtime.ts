@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { layerIds, type LayerId, type LayersConfig } from '../config/index.js';
 import type { LiveState } from '../live-state/index.js';
 import type { RuntimeMetrics } from '../metrics/index.js';
-import { TriadError, type Clock, type Logger } from '../shared/index.js';
+import { repeatEvery, TriadError, type Clock, type Logger } from '../shared/index.js';
 import { inCohort } from './deterministic.js';
 import { isNoFault, noFault, validateFault, type Fault } from './faults.js';
 import type { OperationRecord, OperationSink } from './operation.js';
@@ -97,7 +97,7 @@ export class FrameworkRuntime {
   }
 
   start(): void {
-    this.loops.push(this.every(this.deps.intervalMs, () => this.tick()));
+    this.loops.push(repeatEvery(this.deps.clock, this.deps.intervalMs, this.stopping.signal, () => this.tick()));
     this.loops.push(this.r6Loop());
   }
 
@@ -262,6 +262,16 @@ export class FrameworkRuntime {
     void liveState
       ?.beginOperation(operationId, { framework_id: plugin.id, layer: plugin.layer, instance, started_at: startedAt })
       .catch(() => undefined);
+    const base = {
+      operationId,
+      frameworkId: plugin.id,
+      layer: plugin.layer,
+      instance,
+      startedAt,
+      traceId: traceId ?? null,
+      source: plugin.synthetic ? ('synthetic' as const) : ('ingest' as const),
+      cohort: percentage < 100 ? ('partial' as const) : ('full' as const),
+    };
     let record: OperationRecord;
     try {
       const result = await plugin.run({
@@ -271,34 +281,20 @@ export class FrameworkRuntime {
         fault: this.faults.get(plugin.layer) ?? noFault,
       });
       record = {
-        operationId,
-        frameworkId: plugin.id,
-        layer: plugin.layer,
-        instance,
-        startedAt,
+        ...base,
         durationMs: result.durationMs,
         burdenSavedHours: result.burdenSavedHours,
         success: result.success,
         errorType: result.success ? null : (result.errorType ?? 'internal'),
-        traceId: traceId ?? null,
-        source: plugin.synthetic ? 'synthetic' : 'ingest',
-        cohort: percentage < 100 ? 'partial' : 'full',
       };
     } catch (err) {
       this.deps.log.error({ operation: 'framework_execution', framework_id: plugin.id, err }, 'framework threw');
       record = {
-        operationId,
-        frameworkId: plugin.id,
-        layer: plugin.layer,
-        instance,
-        startedAt,
+        ...base,
         durationMs: clock.monotonicMs() - started,
         burdenSavedHours: 0,
         success: false,
         errorType: 'internal',
-        traceId: traceId ?? null,
-        source: plugin.synthetic ? 'synthetic' : 'ingest',
-        cohort: percentage < 100 ? 'partial' : 'full',
       };
     } finally {
       void liveState?.endOperation(operationId).catch(() => undefined);
@@ -346,18 +342,6 @@ export class FrameworkRuntime {
   private track(p: Promise<void>): void {
     this.inFlight.add(p);
     void p.finally(() => this.inFlight.delete(p));
-  }
-
-  private async every(intervalMs: number, fn: () => void): Promise<void> {
-    const signal = this.stopping.signal;
-    while (!signal.aborted) {
-      try {
-        await this.deps.clock.sleep(intervalMs, signal);
-      } catch {
-        return;
-      }
-      fn();
-    }
   }
 
   /** R6 on its cron schedule, from the leader only (DESIGN §2): sleeps in slices so a clock jump is noticed. */

@@ -37,3 +37,23 @@ export const systemClock: Clock = {
       signal?.addEventListener('abort', onAbort, { once: true });
     }),
 };
+
+/**
+ * Runs `fn` every `intervalMs` (after each wait, awaiting it before the next) until `signal` aborts; resolves then.
+ * The background loops of a node (polls, tickers) share this so stopping one is always the same: abort, await.
+ */
+export async function repeatEvery(
+  clock: Clock,
+  intervalMs: number,
+  signal: AbortSignal,
+  fn: () => unknown,
+): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      await clock.sleep(intervalMs, signal);
+    } catch {
+      return;
+    }
+    await fn();
+  }
+}

@@ -1,4 +1,4 @@
-export { systemClock } from './clock.js';
+export { repeatEvery, systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { asTriadError, ConfigError, errorKinds, isErrorCode, TriadError } from './errors.js';
 export type { ConfigIssue, ErrorCode, TriadErrorOptions } from './errors.js';

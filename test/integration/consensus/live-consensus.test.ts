@@ -2,7 +2,7 @@ import type { Client } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { measurementKeys, measurementVector } from '../../../src/consensus/index.js';
 import { callUnary, createServiceClient } from '../../../src/protocol/index.js';
-import { readyOf, runTriad, TestCluster, waitFor } from '../../fixtures/cluster.js';
+import { readyOf, runTriad, scrapeValue, TestCluster, waitFor } from '../../fixtures/cluster.js';
 
 /** A realistic, distinct measurement per node: node i reports R1 and R2 with its own ratio, rate and counts. */
 const measurementOf = (i: number) =>
@@ -18,12 +18,6 @@ async function setMeasurement(grpc: string, value: number[]): Promise<void> {
   } finally {
     client.close();
   }
-}
-
-async function metric(http: string, name: string): Promise<number | undefined> {
-  const text = await (await fetch(`http://${http}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(name));
-  return line === undefined ? undefined : Number(line.split(' ').at(-1));
 }
 
 interface SyncJson {
@@ -68,13 +62,13 @@ describe.each([
     for (const name of names) {
       const http = cluster.instance(name).http;
       await waitFor(
-        async () => (await metric(http, `consensus_converged{topology="${topology}"}`)) === 1,
+        async () => (await scrapeValue(http, `consensus_converged{topology="${topology}"}`)) === 1,
         5_000,
         `${name} converged`,
       );
-      expect(await metric(http, `consensus_error{topology="${topology}"}`)).toBeLessThan(1e-9);
-      expect(await metric(http, `consensus_lambda2{topology="${topology}"}`)).toBe(names.length);
-      expect(await metric(http, `instance_divergence{member="${last}"}`)).toBeGreaterThan(0);
+      expect(await scrapeValue(http, `consensus_error{topology="${topology}"}`)).toBeLessThan(1e-9);
+      expect(await scrapeValue(http, `consensus_lambda2{topology="${topology}"}`)).toBe(names.length);
+      expect(await scrapeValue(http, `instance_divergence{member="${last}"}`)).toBeGreaterThan(0);
     }
   });
 
@@ -82,12 +76,12 @@ describe.each([
     await cluster.stopNode(last, 'SIGKILL');
     const alpha = cluster.instance('alpha').http;
     await waitFor(
-      async () => (await metric(alpha, `consensus_converged{topology="${topology}"}`)) === 0,
+      async () => (await scrapeValue(alpha, `consensus_converged{topology="${topology}"}`)) === 0,
       10_000,
       'divergence',
     );
-    expect(await metric(alpha, `consensus_error{topology="${topology}"}`)).toBeGreaterThan(0.05);
-    expect(await metric(alpha, `instance_divergence{member="${last}"}`)).toBe(1);
+    expect(await scrapeValue(alpha, `consensus_error{topology="${topology}"}`)).toBeGreaterThan(0.05);
+    expect(await scrapeValue(alpha, `instance_divergence{member="${last}"}`)).toBe(1);
     const ready = await readyOf(alpha);
     expect(ready.status).toBe(503);
     expect(
@@ -111,7 +105,7 @@ describe.each([
     );
     await setMeasurement(cluster.instance(last).grpc, measurementOf(names.length - 1));
     await waitFor(
-      async () => (await metric(alpha, `consensus_converged{topology="${topology}"}`)) === 1,
+      async () => (await scrapeValue(alpha, `consensus_converged{topology="${topology}"}`)) === 1,
       10_000,
       'convergence again',
     );

@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { runTriad, TestCluster, waitFor } from '../../fixtures/cluster.js';
-import { expectAgreement } from '../../fixtures/layer-assertions.js';
+import { runTriad, scrapeValue, TestCluster, waitFor } from '../../fixtures/cluster.js';
 
-async function metric(http: string, selector: string): Promise<number> {
-  const text = await (await fetch(`http://${http}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${selector} `));
-  return line === undefined ? 0 : Number(line.slice(selector.length + 1));
-}
+const valueOr0 = async (http: string, selector: string) => (await scrapeValue(http, selector)) ?? 0;
+import { expectAgreement } from '../../fixtures/layer-assertions.js';
 
 describe('automatic rollback on a demo cluster (compressed durations, injected fault)', () => {
   let cluster: TestCluster;
@@ -76,7 +72,7 @@ describe('automatic rollback on a demo cluster (compressed durations, injected f
 
     const leaders = await Promise.all(
       ['alpha', 'beta', 'gamma'].map((n) =>
-        metric(cluster.instance(n).http, 'triad_rollbacks_total{layer="R5",reason="amplification_degraded"}'),
+        valueOr0(cluster.instance(n).http, 'triad_rollbacks_total{layer="R5",reason="amplification_degraded"}'),
       ),
     );
     expect(leaders.reduce((a, b) => a + b, 0)).toBe(1);

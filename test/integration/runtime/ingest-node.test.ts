@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createIngestClient, recordOperations } from '../../../src/ingest/index.js';
 import type { WireOperation } from '../../../src/protocol/index.js';
-import { TestCluster, waitFor } from '../../fixtures/cluster.js';
+import { scrapeValue, TestCluster, waitFor } from '../../fixtures/cluster.js';
+
+const valueOr0 = async (http: string, selector: string) => (await scrapeValue(http, selector)) ?? 0;
 import { createTestDatabase, testDatabaseUrl, type TestDatabase } from '../../fixtures/postgres.js';
 import { startTcpProxy, type TcpProxy } from '../../fixtures/tcp-proxy.js';
 
@@ -16,12 +18,6 @@ const op = (overrides: Partial<WireOperation> = {}): Partial<WireOperation> => (
   success: true,
   ...overrides,
 });
-
-async function metric(http: string, selector: string): Promise<number> {
-  const text = await (await fetch(`http://${http}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${selector} `));
-  return line === undefined ? 0 : Number(line.slice(selector.length + 1));
-}
 
 describe('RecordOperations through a real node into PostgreSQL', () => {
   let cluster: TestCluster;
@@ -38,7 +34,7 @@ describe('RecordOperations through a real node into PostgreSQL', () => {
   test('good items are committed and counted exactly; bad ones get their own reasons; nothing half-written', async () => {
     const alpha = cluster.instance('alpha');
     const selector = 'framework_operations_total{layer="R2",framework="R2_CONSENT_AUTO_RESOLVER",cohort="full"}';
-    const before = await metric(alpha.http, selector);
+    const before = await valueOr0(alpha.http, selector);
     const good = Array.from({ length: 10 }, () => op());
     const bad = [
       op({ framework_id: 'R9_NOPE' }),
@@ -58,7 +54,7 @@ describe('RecordOperations through a real node into PostgreSQL', () => {
       [[...good, ...bad].map((o) => o.operation_id)],
     );
     expect(Number(rows[0]!.n)).toBe(10);
-    expect(await metric(alpha.http, selector)).toBe(before + 10);
+    expect(await valueOr0(alpha.http, selector)).toBe(before + 10);
   });
 
   test('an oversized batch is refused whole with INPUT_INVALID', async () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { promtoolFindings } from '../../fixtures/promtool.js';
-import { runTriad, TestCluster, waitFor } from '../../fixtures/cluster.js';
+import { runTriad, scrapeValue, TestCluster, waitFor } from '../../fixtures/cluster.js';
 
 /** Every metric DESIGN §6 names, exported once the cascade has run for a while. */
 const designMetrics = [
@@ -37,13 +37,6 @@ const designMetrics = [
   'desired_state_version',
   'instance_divergence',
 ];
-
-/** A value from a node's /metrics by its exact series (name plus labels as printed). */
-async function series(http: string, selector: string): Promise<number | undefined> {
-  const text = await (await fetch(`http://${http}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${selector} `));
-  return line === undefined ? undefined : Number(line.slice(selector.length + 1));
-}
 
 interface StatusJson {
   cascade: { total: number; layers: { layer: string; amplification: number; reporting_instances: number }[] };
@@ -100,7 +93,7 @@ describe('the synthetic pack on a three-node demo cluster', () => {
 
   test('a fault on gamma R5 takes gamma δ below 4.0 and raises instance_divergence{member="gamma"}', async () => {
     const alpha = cluster.instance('alpha').http;
-    const before = (await series(alpha, 'instance_divergence{member="gamma"}'))!;
+    const before = (await scrapeValue(alpha, 'instance_divergence{member="gamma"}'))!;
     expect(
       (
         await triad(
@@ -118,19 +111,21 @@ describe('the synthetic pack on a three-node demo cluster', () => {
     ).toBe(0);
     const gamma = cluster.instance('gamma').http;
     await waitFor(
-      async () => ((await series(gamma, 'amplification_ratio{layer="R5"}')) ?? 9) < 4.0,
+      async () => ((await scrapeValue(gamma, 'amplification_ratio{layer="R5"}')) ?? 9) < 4.0,
       20_000,
       'gamma δ below 4.0',
     );
-    expect(await series(gamma, 'r5_delta_amplification')).toBeLessThan(4.0);
-    expect(await series(cluster.instance('beta').http, 'amplification_ratio{layer="R5"}')).toBeGreaterThan(4.0);
+    expect(await scrapeValue(gamma, 'r5_delta_amplification')).toBeLessThan(4.0);
+    expect(await scrapeValue(cluster.instance('beta').http, 'amplification_ratio{layer="R5"}')).toBeGreaterThan(4.0);
     await waitFor(
-      async () => ((await series(alpha, 'instance_divergence{member="gamma"}')) ?? 0) > before + 0.1,
+      async () => ((await scrapeValue(alpha, 'instance_divergence{member="gamma"}')) ?? 0) > before + 0.1,
       10_000,
       'divergence to rise',
     );
-    const others = await Promise.all(['alpha', 'beta'].map((m) => series(alpha, `instance_divergence{member="${m}"}`)));
-    expect((await series(alpha, 'instance_divergence{member="gamma"}'))!).toBeGreaterThan(
+    const others = await Promise.all(
+      ['alpha', 'beta'].map((m) => scrapeValue(alpha, `instance_divergence{member="${m}"}`)),
+    );
+    expect((await scrapeValue(alpha, 'instance_divergence{member="gamma"}'))!).toBeGreaterThan(
       Math.max(...others.map((v) => v ?? 0)),
     );
     expect((await triad('inject-fault', '--instance', 'gamma', '--layer', 'R5', '--clear')).code).toBe(0);
@@ -147,7 +142,7 @@ describe('the synthetic pack on a three-node demo cluster', () => {
       expect(promtoolFindings(text), name).toEqual([]);
     }
     expect(
-      await series(
+      await scrapeValue(
         cluster.instance('gamma').http,
         'framework_operations_errors_total{layer="R5",framework="R5_CROSS_INSTANCE_D1",error_type="injected"}',
       ),
@@ -156,7 +151,9 @@ describe('the synthetic pack on a three-node demo cluster', () => {
 
   test('R6 runs on the leader only; asked on another node, the call is forwarded', async () => {
     const leaders = await Promise.all(
-      ['alpha', 'beta', 'gamma'].map(async (n) => [n, await series(cluster.instance(n).http, 'triad_leader')] as const),
+      ['alpha', 'beta', 'gamma'].map(
+        async (n) => [n, await scrapeValue(cluster.instance(n).http, 'triad_leader')] as const,
+      ),
     );
     const leader = leaders.find(([, v]) => v === 1)![0];
     const other = ['alpha', 'beta', 'gamma'].find((n) => n !== leader)!;
