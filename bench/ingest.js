@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import pg from 'pg';
-import { root, summarize, writeResult } from './lib.js';
+import { root, startUp, stopProcess, summarize, tempCluster, writeResult } from './lib.js';
 
 const self = fileURLToPath(import.meta.url);
 
@@ -213,7 +213,83 @@ async function measure(label, databaseUrl, redisUrl) {
   return result;
 }
 
+/**
+ * The same load against a real `triad node` (alpha of a `triad up` cluster on the embedded engine): what a node
+ * really does per operation on top of the handler — metrics, the window, a JSON log line — included. RSS is the
+ * node's own, read from its /metrics (process_resident_memory_bytes) every 100 ms.
+ */
+async function measureNode() {
+  const { createIngestClient, recordOperations } = await import('../dist/ingest/index.js');
+  const cluster = await tempCluster(['alpha', 'beta', 'gamma'], 'ingest:\n  rate_limit: 1000000\n  burst: 1000000\n');
+  const { up } = await startUp(cluster);
+  const metricsUrl = `http://127.0.0.1:${cluster.instances[0].httpPort}/metrics`;
+  const rss = async () => {
+    const text = await (await fetch(metricsUrl)).text();
+    return Number(/^process_resident_memory_bytes (\S+)$/m.exec(text)?.[1] ?? 0);
+  };
+  const idleRss = await rss();
+  let peakRss = idleRss;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      peakRss = Math.max(peakRss, await rss().catch(() => 0));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  const client = createIngestClient(`127.0.0.1:${cluster.instances[0].grpcPort}`);
+  const measureFrom = performance.now() + warmupMs;
+  const measureUntil = measureFrom + durationMs;
+  let acked = 0;
+  let failures = 0;
+  const callMs = [];
+  const loop = async () => {
+    while (performance.now() < measureUntil) {
+      const ops = batch(batchSize);
+      const t0 = performance.now();
+      try {
+        const reply = await recordOperations(client, ops, { deadlineMs: 30_000 });
+        const t1 = performance.now();
+        if (t1 >= measureFrom && t1 <= measureUntil) {
+          acked += reply.accepted;
+          callMs.push(t1 - t0);
+        }
+      } catch (err) {
+        if (++failures === 1) console.error(`triad-node: ${err.message}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  sampling = false;
+  await sampler;
+  client.close();
+  await stopProcess(up);
+  cluster.cleanup();
+  const mb = (bytes) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+  const result = {
+    engine: 'triad-node (embedded)',
+    limiter: 'in-process',
+    batchSize,
+    concurrency,
+    measuredMs: durationMs,
+    acknowledgedOps: acked,
+    opsPerSecond: Math.round(acked / (durationMs / 1000)),
+    callMs: summarize(callMs),
+    failures,
+    idleRssMb: mb(idleRss),
+    peakRssMb: mb(peakRss),
+  };
+  console.log(
+    `${'triad-node'.padEnd(16)} limiter in-process ${String(result.opsPerSecond).padStart(6)} ops/s  ` +
+      `(batch ${batchSize} × ${concurrency} in flight; call p50 ${result.callMs.p50} ms p99 ${result.callMs.p99} ms; logs and metrics per operation)  peak RSS ${result.peakRssMb} MB`,
+  );
+  return result;
+}
+
 async function main() {
+  if (process.env.BENCH_NODE_ONLY) {
+    console.log(JSON.stringify(await measureNode()));
+    return;
+  }
   const { migrate, createPool, startEmbeddedPostgres } = await import('../dist/storage/index.js');
   const serverUrl =
     process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -257,6 +333,8 @@ async function main() {
     await embedded.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
+
+  results.push(await measureNode());
 
   const file = writeResult('ingest', {
     goal: { opsPerSecond: 20_000, peakRssMb: 200 },

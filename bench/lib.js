@@ -21,6 +21,7 @@ export function summarize(samplesMs) {
   return {
     count: sorted.length,
     p50: round(percentile(sorted, 50)),
+    p90: round(percentile(sorted, 90)),
     p99: round(percentile(sorted, 99)),
     min: round(sorted[0]),
     max: round(sorted.at(-1)),

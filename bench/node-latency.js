@@ -5,7 +5,7 @@ import { credentials, loadPackageDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 import { createServiceClient } from '../dist/protocol/index.js';
-import { isReady, spawnTriad, stopProcess, summarize, tempCluster, waitUntil, writeResult } from './lib.js';
+import { startUp, stopProcess, summarize, tempCluster, writeResult } from './lib.js';
 
 const calls = Number(process.env.BENCH_CALLS ?? 10_000);
 const warmup = 500;
@@ -45,22 +45,15 @@ async function measureEcho() {
 
 async function measureGetState() {
   const cluster = await tempCluster();
-  const nodes = cluster.instances.map((i) =>
-    spawnTriad(['node', '--instance', i.name, '--config', cluster.clusterFile], { TRIAD_DATA_DIR: cluster.dir }),
-  );
+  const { up } = await startUp(cluster);
   try {
-    await waitUntil(
-      async () => (await Promise.all(cluster.instances.map((i) => isReady(`127.0.0.1:${i.httpPort}`)))).every(Boolean),
-      20_000,
-      'cluster ready',
-    );
     const client = createServiceClient('Node', `127.0.0.1:${cluster.instances[0].grpcPort}`);
     await unaryLoop(client, 'GetState', {}, warmup);
     const samples = await unaryLoop(client, 'GetState', {}, calls);
     client.close();
     return summarize(samples);
   } finally {
-    await Promise.all(nodes.map((n) => stopProcess(n)));
+    await stopProcess(up);
     cluster.cleanup();
   }
 }
@@ -70,18 +63,9 @@ async function measureUp(runs = 5) {
   for (let run = 0; run < runs; run++) {
     const cluster = await tempCluster();
     const started = process.hrtime.bigint();
-    const up = spawnTriad(['up', '--json', '--config', cluster.clusterFile], { TRIAD_DATA_DIR: cluster.dir });
-    let buffer = '';
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('triad up did not become ready in 60 s')), 60_000);
-      up.stdout.on('data', (chunk) => {
-        buffer += chunk;
-        if (buffer.includes('"type":"ready"')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    // Until `triad up` reports ready: embedded PostgreSQL started (initdb on this fresh data dir), migrated, three
+    // nodes ready and the first consensus epoch converged.
+    const { up } = await startUp(cluster);
     samples.push(Number(process.hrtime.bigint() - started) / 1e6);
     await stopProcess(up);
     cluster.cleanup();

@@ -1,5 +1,5 @@
 import type { LayerId } from '../config/index.js';
-import type { BucketParams, LiveState, TakeResult } from '../live-state/index.js';
+import type { BucketParams, LiveState } from '../live-state/index.js';
 import {
   unaryHandler,
   type OperationResult,
@@ -15,7 +15,7 @@ export interface IngestHandlerDeps {
   sink: OperationSink;
   rules: IngestRules;
   /** Token buckets shared by the cluster (Redis) or this process: one bucket per framework, key `ingest:<id>`. */
-  rateLimiter: Pick<LiveState, 'takeToken'>;
+  rateLimiter: Pick<LiveState, 'takeTokens'>;
   /** Each framework's bucket; one token per operation. */
   rateLimit: BucketParams;
   clock: Clock;
@@ -97,41 +97,25 @@ export function createRecorder(deps: IngestHandlerDeps) {
 
 /**
  * One token per operation, per framework: the limit reads as "operations per second", the unit operators reason in
- * (a per-call token would let one 5,000-item call through as cheaply as a 1-item one).
- * Tokens are taken one call at a time (LiveState.takeToken), so the first take asks whether anything is left: an
- * empty bucket costs one round trip for the whole group, and a full one one more for the rest, sent together.
+ * (a per-call token would let one 5,000-item call through as cheaply as a 1-item one). A call's items of one framework
+ * take their tokens in one atomic step (LiveState.takeTokens): the first `granted` items pass, the rest are refused
+ * with when to retry. One round trip per framework per call, whatever the batch size.
  * When the limiter itself is unreachable (Redis down) the items pass: live state is a lossy optimisation (DESIGN §2),
  * and the sink's bounded queue still protects the node.
  */
 function createFrameworkLimiter(deps: IngestHandlerDeps) {
   const { rateLimiter, rateLimit, log } = deps;
   let limiterDown = false;
-  const take = (frameworkId: string): Promise<TakeResult> => rateLimiter.takeToken(`ingest:${frameworkId}`, rateLimit);
 
   const limitGroup = async (frameworkId: string, indexes: number[], refused: Map<number, string>) => {
-    let next = 0;
-    const refuseRest = (retryAfterMs: number) => {
-      // The k-th refused item gets its token k refill intervals after the first one comes back.
-      for (let k = 0; next < indexes.length; k++, next++) {
-        const waitMs = retryAfterMs + Math.ceil((k * 1000) / rateLimit.refillPerSecond);
-        refused.set(
-          indexes[next]!,
-          `rate limited: retry after ${waitMs} ms (framework ${frameworkId}: ${rateLimit.refillPerSecond} operations/s, burst ${rateLimit.capacity})`,
-        );
-      }
-    };
-    while (next < indexes.length) {
-      const first = await take(frameworkId);
-      if (!first.allowed) return refuseRest(first.retryAfterMs);
-      next++;
-      const burst = Math.min(first.remaining, indexes.length - next);
-      if (burst === 0) continue;
-      const takes = await Promise.all(Array.from({ length: burst }, () => take(frameworkId)));
-      const allowed = takes.filter((t) => t.allowed).length;
-      next += allowed;
-      const denied = takes.find((t) => !t.allowed);
-      // Another node drained the bucket meanwhile: what it left was taken above, the rest waits.
-      if (denied) return refuseRest(denied.retryAfterMs);
+    const taken = await rateLimiter.takeTokens(`ingest:${frameworkId}`, rateLimit, indexes.length);
+    // The k-th refused item gets its token k refill intervals after the first one comes back.
+    for (let k = 0, next = taken.granted; next < indexes.length; k++, next++) {
+      const waitMs = taken.retryAfterMs + Math.ceil((k * 1000) / rateLimit.refillPerSecond);
+      refused.set(
+        indexes[next]!,
+        `rate limited: retry after ${waitMs} ms (framework ${frameworkId}: ${rateLimit.refillPerSecond} operations/s, burst ${rateLimit.capacity})`,
+      );
     }
   };
 

@@ -3,7 +3,9 @@ import {
   takeFromBucket,
   toJson,
   validateBucket,
+  validateCount,
   validateTtl,
+  type BucketParams,
   type BucketState,
   type JsonObject,
   type LiveState,
@@ -28,6 +30,15 @@ export function createInProcessLiveState(options: InProcessLiveStateOptions = {}
   const parseAll = (entries: Iterable<[string, string]>): Record<string, JsonObject> =>
     Object.fromEntries([...entries].map(([k, v]) => [k, JSON.parse(v) as JsonObject]));
 
+  const take = (key: string, params: BucketParams, count: number, nowMs?: number) =>
+    settle(() => {
+      validateBucket(key, params);
+      validateCount(key, count);
+      // Synchronous read-modify-write: nothing can interleave inside one call on the event loop, so it is atomic.
+      const { state, result } = takeFromBucket(buckets.get(key), params, nowMs ?? clock.now(), count);
+      buckets.set(key, state);
+      return result;
+    });
   return {
     kind: 'in-process',
     putConsensusState: (instance, value) =>
@@ -48,14 +59,8 @@ export function createInProcessLiveState(options: InProcessLiveStateOptions = {}
     endOperation: (id) => settle(() => void operations.delete(id)),
     activeOperations: () => settle(() => operations.size),
     listActiveOperations: () => settle(() => parseAll(operations)),
-    takeToken: (key, params, nowMs) =>
-      settle(() => {
-        validateBucket(key, params);
-        // Synchronous read-modify-write: nothing can interleave inside one call on the event loop, so it is atomic.
-        const { state, result } = takeFromBucket(buckets.get(key), params, nowMs ?? clock.now());
-        buckets.set(key, state);
-        return result;
-      }),
+    takeToken: (key, params, nowMs) => take(key, params, 1, nowMs),
+    takeTokens: (key, params, count, nowMs) => take(key, params, count, nowMs),
     close: () => settle(() => undefined),
   };
 }

@@ -10,8 +10,8 @@ local server_now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 /**
  * Token bucket, line for line takeFromBucket() in live-state.ts.
- * KEYS[1] the bucket's hash; ARGV capacity, refill per second, now in ms or '' for server time.
- * Returns { allowed 0|1, remaining, retryAfterMs } as integers (Redis truncates Lua numbers in replies).
+ * KEYS[1] the bucket's hash; ARGV capacity, refill per second, now in ms or '' for server time, tokens wanted.
+ * Returns { granted, remaining, retryAfterMs } as integers (Redis truncates Lua numbers in replies).
  */
 export const takeTokenLua = `${serverNowMs}
 local capacity = tonumber(ARGV[1])
@@ -25,19 +25,18 @@ if state[1] and state[2] then
   tokens = math.min(capacity, tonumber(state[1]) + elapsed * rate / 1000)
   updated = math.max(tonumber(state[2]), now)
 end
-local allowed = 0
+local want = tonumber(ARGV[4]) or 1
+local granted = math.min(want, math.floor(tokens))
+tokens = tokens - granted
 local retry = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
-else
+if granted < want then
   retry = math.ceil((1 - tokens) * 1000 / rate)
 end
 -- %.17g round-trips a double; Lua's default number-to-string (%.14g) would not.
 redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'updated_ms', string.format('%d', updated))
 -- Once refilled to capacity the bucket holds nothing a fresh one would not: let the key expire then.
 redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - tokens) * 1000 / rate) + 1000)
-return { allowed, math.floor(tokens), retry }
+return { granted, math.floor(tokens), retry }
 `;
 
 /** KEYS[1] the health hash; ARGV instance, ttl in ms, JSON. Stored as "<expiresAtMs>:<json>". */

@@ -1,6 +1,15 @@
 import { Redis } from 'ioredis';
 import { TriadError, type Logger } from '../shared/index.js';
-import { toJson, validateBucket, validateTtl, type JsonObject, type LiveState, type TakeResult } from './live-state.js';
+import {
+  toJson,
+  validateBucket,
+  validateCount,
+  validateTtl,
+  type BucketParams,
+  type JsonObject,
+  type LiveState,
+  type TakeResult,
+} from './live-state.js';
 import { getHealthLua, putHealthLua, takeTokenLua } from './redis-scripts.js';
 
 export interface RedisLiveStateOptions {
@@ -16,6 +25,7 @@ interface ScriptCommands {
     capacity: number,
     refillPerSecond: number,
     nowMs: string,
+    count: number,
   ): Promise<[number, number, number]>;
   triadPutHealth(key: string, instance: string, ttlMs: number, json: string): Promise<number>;
   triadGetHealth(key: string): Promise<string[]>;
@@ -60,6 +70,20 @@ export function createRedisLiveState(url: string, options: RedisLiveStateOptions
   const parseAll = (flat: Record<string, string>): Record<string, JsonObject> =>
     Object.fromEntries(Object.entries(flat).map(([k, v]) => [k, JSON.parse(v) as JsonObject]));
 
+  const take = async (bucket: string, params: BucketParams, count: number, nowMs?: number): Promise<TakeResult> => {
+    validateBucket(bucket, params);
+    validateCount(bucket, count);
+    const [granted, remaining, retryAfterMs] = await call('rate_limiters', () =>
+      scripts.triadTakeToken(
+        key(`rate_limiters:${bucket}`),
+        params.capacity,
+        params.refillPerSecond,
+        nowMs === undefined ? '' : String(Math.floor(nowMs)),
+        count,
+      ),
+    );
+    return { allowed: granted === count, granted, remaining, retryAfterMs };
+  };
   return {
     kind: 'redis',
     async putConsensusState(instance, value) {
@@ -93,18 +117,8 @@ export function createRedisLiveState(url: string, options: RedisLiveStateOptions
     async listActiveOperations() {
       return parseAll(await call('active_operations', () => redis.hgetall(key('active_operations'))));
     },
-    async takeToken(bucket, params, nowMs): Promise<TakeResult> {
-      validateBucket(bucket, params);
-      const [allowed, remaining, retryAfterMs] = await call('rate_limiters', () =>
-        scripts.triadTakeToken(
-          key(`rate_limiters:${bucket}`),
-          params.capacity,
-          params.refillPerSecond,
-          nowMs === undefined ? '' : String(Math.floor(nowMs)),
-        ),
-      );
-      return { allowed: allowed === 1, remaining, retryAfterMs };
-    },
+    takeToken: (bucket, params, nowMs) => take(bucket, params, 1, nowMs),
+    takeTokens: (bucket, params, count, nowMs) => take(bucket, params, count, nowMs),
     async close() {
       try {
         await redis.quit();

@@ -174,6 +174,40 @@ export function createRuntimeEdge(deps: RuntimeEdgeDeps) {
     }),
   };
 
+  let memo:
+    { at: number; epoch: string | undefined; value: Pick<NodeState, 'local_layers' | 'agreed_layers'> } | undefined;
+  function computeFigures(outcome: EpochOutcome | undefined): Pick<NodeState, 'local_layers' | 'agreed_layers'> {
+    const local: LayerFigure[] = runtime.snapshot().map((s) => ({
+      layer: s.layer,
+      active: s.active,
+      percentage: s.percentage,
+      has_amplification: s.amplification !== undefined,
+      amplification: s.amplification ?? 0,
+      has_error_rate: s.errorRate !== undefined,
+      error_rate: s.errorRate ?? 0,
+      burden_rate: s.rate,
+      samples: s.ops,
+      reporting_instances: s.active && s.amplification !== undefined ? 1 : 0,
+    }));
+    const reporting = outcome ? Math.max(1, outcome.members.filter((m) => m.reachable).length) : 1;
+    const view = outcome ? agreedLayerView(outcome.agreed, reporting) : undefined;
+    const agreed: LayerFigure[] = view
+      ? layerIds.map((l) => ({
+          layer: l,
+          active: view[l].reportingInstances > 0,
+          percentage: 0,
+          has_amplification: view[l].amplification !== undefined,
+          amplification: view[l].amplification ?? 0,
+          has_error_rate: view[l].errorRate !== undefined,
+          error_rate: view[l].errorRate ?? 0,
+          burden_rate: view[l].burdenRate,
+          samples: view[l].samples,
+          reporting_instances: view[l].reportingInstances,
+        }))
+      : [];
+    return { local_layers: local, agreed_layers: agreed };
+  }
+
   return {
     runtime,
     adminHandlers,
@@ -192,7 +226,8 @@ export function createRuntimeEdge(deps: RuntimeEdgeDeps) {
     },
     /** m_i for consensus (DESIGN §3): this node's figures of the window, zeros for what it does not run. */
     measure(): number[] {
-      const snap = runtime.refreshMetrics();
+      // The window's figures only: gauges are refreshed for scrapes, not on the epoch's critical path.
+      const snap = runtime.snapshot();
       return measurementVector(
         Object.fromEntries(
           snap.map((s) => [
@@ -208,37 +243,17 @@ export function createRuntimeEdge(deps: RuntimeEdgeDeps) {
         ),
       );
     },
+    /**
+     * What GetState reports of the figures, memoised for 250 ms: they are windowed aggregates that move on the scale
+     * of seconds, and recomputing them on every GetState made the call twice as costly as the bare RPC.
+     */
     figures(): Pick<NodeState, 'local_layers' | 'agreed_layers'> {
-      const local: LayerFigure[] = runtime.refreshMetrics().map((s) => ({
-        layer: s.layer,
-        active: s.active,
-        percentage: s.percentage,
-        has_amplification: s.amplification !== undefined,
-        amplification: s.amplification ?? 0,
-        has_error_rate: s.errorRate !== undefined,
-        error_rate: s.errorRate ?? 0,
-        burden_rate: s.rate,
-        samples: s.ops,
-        reporting_instances: s.active && s.amplification !== undefined ? 1 : 0,
-      }));
+      const now = clock.monotonicMs();
       const outcome = deps.lastOutcome();
-      const reporting = outcome ? Math.max(1, outcome.members.filter((m) => m.reachable).length) : 1;
-      const view = outcome ? agreedLayerView(outcome.agreed, reporting) : undefined;
-      const agreed: LayerFigure[] = view
-        ? layerIds.map((l) => ({
-            layer: l,
-            active: view[l].reportingInstances > 0,
-            percentage: 0,
-            has_amplification: view[l].amplification !== undefined,
-            amplification: view[l].amplification ?? 0,
-            has_error_rate: view[l].errorRate !== undefined,
-            error_rate: view[l].errorRate ?? 0,
-            burden_rate: view[l].burdenRate,
-            samples: view[l].samples,
-            reporting_instances: view[l].reportingInstances,
-          }))
-        : [];
-      return { local_layers: local, agreed_layers: agreed };
+      if (memo && now - memo.at < 250 && memo.epoch === outcome?.epoch_id) return memo.value;
+      const value = computeFigures(outcome);
+      memo = { at: now, epoch: outcome?.epoch_id, value };
+      return value;
     },
     async start() {
       // The registry lists what can run here; upserted so a description change in layers.yaml shows up.

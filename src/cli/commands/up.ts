@@ -105,7 +105,15 @@ export const upCommand: Command = {
       supervisor.start({
         name: n.name,
         command: process.execPath,
-        args: [path.join(projectRoot, 'bin/triad.js'), 'node', '--instance', n.name, '--config', config.clusterFile],
+        args: [
+          ...nodeV8Flags(io.env),
+          path.join(projectRoot, 'bin/triad.js'),
+          'node',
+          '--instance',
+          n.name,
+          '--config',
+          config.clusterFile,
+        ],
         env: childEnv,
         logFile: path.join(logDir, `${n.name}.log`),
       });
@@ -163,6 +171,22 @@ export const upCommand: Command = {
     }
   },
 };
+
+/**
+ * A bound on each node's V8 heap. Left alone, V8 lets garbage from a sustained ingest (tens of thousands of operations
+ * a second, each decoded, validated, counted and logged) grow the heap to ~240 MB before collecting; bounded, it
+ * collects sooner and a node stays near 150 MB at 22,000 operations/s (docs/benchmarks.md). TRIAD_NODE_HEAP_MB
+ * changes it; the systemd unit sets the same through NODE_OPTIONS.
+ */
+function nodeV8Flags(env: Readonly<Record<string, string | undefined>>): string[] {
+  const mb = Number(env.TRIAD_NODE_HEAP_MB ?? 192);
+  if (!Number.isInteger(mb) || mb < 64)
+    throw new TriadError(
+      'USAGE',
+      `TRIAD_NODE_HEAP_MB must be a whole number ≥ 64, received "${env.TRIAD_NODE_HEAP_MB}"`,
+    );
+  return [`--max-old-space-size=${mb}`];
+}
 
 /**
  * Gates read the agreed (consensus) figures, so until the leader's first epoch every activation would be refused as

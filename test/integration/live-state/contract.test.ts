@@ -117,18 +117,20 @@ describe.each(implementations)('live state contract: %s', (_name, create) => {
     const takes = [];
     for (let i = 0; i < 4; i++) takes.push(await state.takeToken('admin:alpha', bucket, t0));
     expect(takes).toEqual([
-      { allowed: true, remaining: 2, retryAfterMs: 0 },
-      { allowed: true, remaining: 1, retryAfterMs: 0 },
-      { allowed: true, remaining: 0, retryAfterMs: 0 },
-      { allowed: false, remaining: 0, retryAfterMs: 500 },
+      { allowed: true, granted: 1, remaining: 2, retryAfterMs: 0 },
+      { allowed: true, granted: 1, remaining: 1, retryAfterMs: 0 },
+      { allowed: true, granted: 1, remaining: 0, retryAfterMs: 0 },
+      { allowed: false, granted: 0, remaining: 0, retryAfterMs: 500 },
     ]);
     expect(await state.takeToken('admin:alpha', bucket, t0 + 300)).toEqual({
       allowed: false,
+      granted: 0,
       remaining: 0,
       retryAfterMs: 200,
     });
     expect(await state.takeToken('admin:alpha', bucket, t0 + 500)).toEqual({
       allowed: true,
+      granted: 1,
       remaining: 0,
       retryAfterMs: 0,
     });
@@ -137,7 +139,12 @@ describe.each(implementations)('live state contract: %s', (_name, create) => {
     for (let i = 0; i < 4; i++) afterIdle.push((await state.takeToken('admin:alpha', bucket, t0 + 60_000)).allowed);
     expect(afterIdle).toEqual([true, true, true, false]);
     // Buckets are independent.
-    expect(await state.takeToken('admin:beta', bucket, t0)).toEqual({ allowed: true, remaining: 2, retryAfterMs: 0 });
+    expect(await state.takeToken('admin:beta', bucket, t0)).toEqual({
+      allowed: true,
+      granted: 1,
+      remaining: 2,
+      retryAfterMs: 0,
+    });
   });
 
   test('token bucket: time going backwards refills nothing', async () => {
@@ -146,6 +153,7 @@ describe.each(implementations)('live state contract: %s', (_name, create) => {
     expect((await state.takeToken('skew', bucket, t0)).allowed).toBe(true);
     expect(await state.takeToken('skew', bucket, t0 - 5_000)).toEqual({
       allowed: false,
+      granted: 0,
       remaining: 0,
       retryAfterMs: 1_000,
     });
@@ -153,8 +161,18 @@ describe.each(implementations)('live state contract: %s', (_name, create) => {
 
   test('token bucket on the implementation clock: a fresh bucket allows its first take', async () => {
     const bucket = { capacity: 2, refillPerSecond: 0.001 };
-    expect(await state.takeToken('own-clock', bucket)).toEqual({ allowed: true, remaining: 1, retryAfterMs: 0 });
-    expect(await state.takeToken('own-clock', bucket)).toEqual({ allowed: true, remaining: 0, retryAfterMs: 0 });
+    expect(await state.takeToken('own-clock', bucket)).toEqual({
+      allowed: true,
+      granted: 1,
+      remaining: 1,
+      retryAfterMs: 0,
+    });
+    expect(await state.takeToken('own-clock', bucket)).toEqual({
+      allowed: true,
+      granted: 1,
+      remaining: 0,
+      retryAfterMs: 0,
+    });
     const refused = await state.takeToken('own-clock', bucket);
     expect(refused.allowed).toBe(false);
     expect(refused.retryAfterMs).toBeGreaterThan(990_000); // 1 token at 0.001/s ≈ 1000 s
@@ -175,6 +193,38 @@ describe.each(implementations)('live state contract: %s', (_name, create) => {
         .map((r) => r.remaining)
         .sort((a, b) => a - b),
     ).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  test('takeTokens grants a batch in one atomic step: all, or as many whole tokens as there are', async () => {
+    const t0 = Date.UTC(2026, 0, 1);
+    const bucket = { capacity: 5, refillPerSecond: 2 };
+    expect(await state.takeTokens('batch', bucket, 3, t0)).toEqual({
+      allowed: true,
+      granted: 3,
+      remaining: 2,
+      retryAfterMs: 0,
+    });
+    expect(await state.takeTokens('batch', bucket, 4, t0)).toEqual({
+      allowed: false,
+      granted: 2,
+      remaining: 0,
+      retryAfterMs: 500,
+    });
+    expect(await state.takeTokens('batch', bucket, 4, t0 + 1_000)).toEqual({
+      allowed: false,
+      granted: 2,
+      remaining: 0,
+      retryAfterMs: 500,
+    });
+    // Concurrent batches from several handles never grant more than the bucket holds.
+    const handles = [state, ...Array.from({ length: 3 }, () => harness.open())];
+    const grants = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        handles[i % handles.length]!.takeTokens('batch-race', { capacity: 20, refillPerSecond: 0.001 }, 3, t0),
+      ),
+    );
+    expect(grants.reduce((sum, g) => sum + g.granted, 0)).toBe(20);
+    await expect(state.takeTokens('batch', bucket, 0, t0)).rejects.toMatchObject({ code: 'INPUT_INVALID' });
   });
 
   test('bad bucket parameters are refused naming the limiter', async () => {

@@ -161,17 +161,17 @@ describe('rate limit: one token per operation, one bucket per framework', () => 
     );
   });
 
-  test('an empty bucket costs one take for the whole group', async () => {
+  test('one take per framework per call, whatever the batch size', async () => {
     const clock = new ManualClock();
     const state = createInProcessLiveState({ clock });
     let takes = 0;
     const { record } = recorder({
       clock,
       rateLimit: { capacity: 2, refillPerSecond: 1 },
-      rateLimiter: { takeToken: (key, params, now) => (takes++, state.takeToken(key, params, now)) },
+      rateLimiter: { takeTokens: (key, params, count, now) => (takes++, state.takeTokens(key, params, count, now)) },
     });
     await record([operation('R3_AUTO_COMPOSITION'), operation('R3_AUTO_COMPOSITION')], null);
-    expect(takes).toBe(2);
+    expect(takes).toBe(1);
     takes = 0;
     const reply = await record(
       Array.from({ length: 100 }, () => operation('R3_AUTO_COMPOSITION')),
@@ -184,7 +184,7 @@ describe('rate limit: one token per operation, one bucket per framework', () => 
   test('an unreachable limiter lets operations through', async () => {
     const { record, submitted } = recorder({
       rateLimiter: {
-        takeToken: () => Promise.reject(new TriadError('STORAGE_UNAVAILABLE', 'cannot reach Redis')),
+        takeTokens: () => Promise.reject(new TriadError('STORAGE_UNAVAILABLE', 'cannot reach Redis')),
       },
     });
     const reply = await record([operation('R6_STRATEGIC_ORCHESTRATION')], null);
