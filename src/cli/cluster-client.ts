@@ -30,10 +30,19 @@ export function parseTarget(text: string): string {
   return text;
 }
 
-export async function getState(address: string, deadlineMs = stateDeadlineMs): Promise<NodeState> {
+export async function getState(
+  address: string,
+  deadlineMs = stateDeadlineMs,
+  includeFigures = false,
+): Promise<NodeState> {
   const client = createServiceClient<Client>('Node', address);
   try {
-    return await callUnary<Record<string, never>, NodeState>(client, 'GetState', {}, { deadlineMs });
+    return await callUnary<{ include_figures: boolean }, NodeState>(
+      client,
+      'GetState',
+      { include_figures: includeFigures },
+      { deadlineMs },
+    );
   } finally {
     client.close();
   }
@@ -41,7 +50,7 @@ export async function getState(address: string, deadlineMs = stateDeadlineMs): P
 
 async function probe(target: NodeTarget): Promise<NodeProbe> {
   try {
-    return { target, reachable: true, state: await getState(target.address) };
+    return { target, reachable: true, state: await getState(target.address, stateDeadlineMs, true) };
   } catch (err) {
     const error = err instanceof TriadError ? err : new TriadError('PEER_UNAVAILABLE', String(err));
     return { target, reachable: false, error };

@@ -3,13 +3,7 @@ import type { ServerUnaryCall } from '@grpc/grpc-js';
 import type { InstanceAddress, TriadConfig } from '../config/index.js';
 import { Readiness, type ReadinessReport } from '../health/index.js';
 import type { TriadMetrics } from '../metrics/index.js';
-import {
-  unaryHandler,
-  type Empty,
-  type HeartbeatReply,
-  type HeartbeatRequest,
-  type NodeState,
-} from '../protocol/index.js';
+import { unaryHandler, type HeartbeatReply, type HeartbeatRequest, type NodeState } from '../protocol/index.js';
 import { TriadError, triadVersion, type Clock, type Logger } from '../shared/index.js';
 import { createConsensusEdge } from './consensus-edge.js';
 import { createLayerEdge } from './layer-edge.js';
@@ -121,7 +115,7 @@ export function createNode(deps: NodeDeps): TriadNode {
   });
 
   const uptimeSeconds = () => (clock.now() - startedAt) / 1000;
-  const state = (): NodeState => {
+  const state = (includeFigures: boolean): NodeState => {
     const report = evaluate();
     return {
       instance: self.name,
@@ -130,7 +124,7 @@ export function createNode(deps: NodeDeps): TriadNode {
       started_at_ms: startedAt,
       peers: peers.view(),
       ...layers.state(),
-      ...runtime.figures(),
+      ...(includeFigures ? runtime.figures() : { local_layers: [], agreed_layers: [] }),
       ready: report.ready,
       not_ready_reasons: report.reasons,
       topology: config.cluster.topology,
@@ -142,7 +136,9 @@ export function createNode(deps: NodeDeps): TriadNode {
 
   const grpc: GrpcEndpoint = createGrpcServer({
     Node: {
-      GetState: unaryHandler<Empty, NodeState>(log, 'GetState', () => state()),
+      GetState: unaryHandler<{ include_figures: boolean }, NodeState>(log, 'GetState', (req) =>
+        state(req.include_figures),
+      ),
       Heartbeat: unaryHandler<HeartbeatRequest, HeartbeatReply>(
         log,
         'Heartbeat',
