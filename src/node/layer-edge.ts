@@ -83,12 +83,14 @@ export function createLayerEdge(deps: LayerEdgeDeps) {
     log,
     onApplied: applyMetrics,
   });
+  let leaderSince: number | undefined;
   const leader = new LeaderElection({
     databaseUrl: deps.databaseUrl,
     self,
     clock,
     log,
     onChange: (leading) => {
+      leaderSince = leading ? clock.now() : undefined;
       metrics.leader.set(leading ? 1 : 0);
       // A new leader measures at once rather than an interval later.
       if (leading) deps.consensus.kick();
@@ -273,7 +275,10 @@ export function createLayerEdge(deps: LayerEdgeDeps) {
       storageError ? { ok: false, reason: `storage: ${storageError}` } : { ok: true },
     /** Every epoch outcome: feeds the hysteresis bands, and the initiator records it (once per epoch, cluster-wide). */
     onOutcome(outcome: EpochOutcome) {
-      if (leader.isLeader) autoRollback.evaluate(outcome);
+      // A leader just elected (a cluster starting, or a failover) sees peers it has not heard from yet as unreachable:
+      // give heartbeats one timeout to settle before its epochs may roll anything back.
+      const settled = leaderSince !== undefined && clock.now() - leaderSince >= config.cluster.heartbeat.timeoutMs;
+      if (leader.isLeader && settled) autoRollback.evaluate(outcome);
       const figures = figuresOf(outcome);
       for (const layer of config.layers.layers) {
         const f = figures?.layers[layer.id];
