@@ -137,6 +137,36 @@ function request(child, type) {
   });
 }
 
+/**
+ * `concurrency` callers sending batches of `batchSize` until warm-up plus the measured window have passed; only calls
+ * answered inside the window count. Every batch must be accepted whole (the limits are set out of the way).
+ */
+async function load(recordOperations, client, label) {
+  const measureFrom = performance.now() + warmupMs;
+  const measureUntil = measureFrom + durationMs;
+  const tally = { acked: 0, ackedTotal: 0, failures: 0, callMs: [] };
+  const loop = async () => {
+    while (performance.now() < measureUntil) {
+      const ops = batch(batchSize);
+      const t0 = performance.now();
+      try {
+        const reply = await recordOperations(client, ops, { deadlineMs: 30_000 });
+        if (reply.accepted !== ops.length) throw new Error(`only ${reply.accepted} of ${ops.length} accepted`);
+        const t1 = performance.now();
+        tally.ackedTotal += reply.accepted;
+        if (t1 >= measureFrom && t1 <= measureUntil) {
+          tally.acked += reply.accepted;
+          tally.callMs.push(t1 - t0);
+        }
+      } catch (err) {
+        if (++tally.failures === 1) console.error(`${label}: ${err.message}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  return tally;
+}
+
 async function measure(label, databaseUrl, redisUrl) {
   const { createIngestClient, recordOperations } = await import('../dist/ingest/index.js');
   const child = fork(self, ['--serve'], {
@@ -147,33 +177,7 @@ async function measure(label, databaseUrl, redisUrl) {
   });
   const { port, idleRss } = await request(child, 'ready');
   const client = createIngestClient(`127.0.0.1:${port}`);
-  const started = performance.now();
-  const measureFrom = started + warmupMs;
-  const measureUntil = measureFrom + durationMs;
-  let acked = 0;
-  let ackedTotal = 0;
-  let failures = 0;
-  const callMs = [];
-  const loop = async () => {
-    while (performance.now() < measureUntil) {
-      const ops = batch(batchSize);
-      const t0 = performance.now();
-      try {
-        const reply = await recordOperations(client, ops, { deadlineMs: 30_000 });
-        if (reply.accepted !== ops.length) throw new Error(`only ${reply.accepted} of ${ops.length} accepted`);
-        const t1 = performance.now();
-        ackedTotal += reply.accepted;
-        if (t1 >= measureFrom && t1 <= measureUntil) {
-          acked += reply.accepted;
-          callMs.push(t1 - t0);
-        }
-      } catch (err) {
-        failures++;
-        if (failures === 1) console.error(`${label}: ${err.message}`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, loop));
+  const { acked, ackedTotal, failures, callMs } = await load(recordOperations, client, label);
   const report = await request(child, 'report');
   client.close();
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -237,28 +241,7 @@ async function measureNode() {
     }
   })();
   const client = createIngestClient(`127.0.0.1:${cluster.instances[0].grpcPort}`);
-  const measureFrom = performance.now() + warmupMs;
-  const measureUntil = measureFrom + durationMs;
-  let acked = 0;
-  let failures = 0;
-  const callMs = [];
-  const loop = async () => {
-    while (performance.now() < measureUntil) {
-      const ops = batch(batchSize);
-      const t0 = performance.now();
-      try {
-        const reply = await recordOperations(client, ops, { deadlineMs: 30_000 });
-        const t1 = performance.now();
-        if (t1 >= measureFrom && t1 <= measureUntil) {
-          acked += reply.accepted;
-          callMs.push(t1 - t0);
-        }
-      } catch (err) {
-        if (++failures === 1) console.error(`triad-node: ${err.message}`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, loop));
+  const { acked, failures, callMs } = await load(recordOperations, client, 'triad-node');
   sampling = false;
   await sampler;
   client.close();

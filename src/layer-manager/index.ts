@@ -27,6 +27,6 @@ export type { Mutation, MutationOptions } from './mutation-input.js';
 export { desiredStateChannel, GateRefusedError, LayerManager, toWireCheck } from './service.js';
 export type { LayerManagerDeps, MutationContext } from './service.js';
 export { DesiredStateStore } from './store.js';
-export type { NewVersion, VersionRow } from './store.js';
+export type { VersionRow } from './store.js';
 export { detectionBudgets, TriggerEvaluator } from './triggers.js';
 export type { InstanceLayerFigures, TriggerFiring, TriggerInputs } from './triggers.js';

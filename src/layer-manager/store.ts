@@ -3,6 +3,7 @@ import type { LayerId } from '../config/index.js';
 import { TriadError } from '../shared/index.js';
 import { emptyState, normaliseState, type DesiredState } from './desired-state.js';
 
+/** One row of desired_state_versions: what insert() writes is what latest() and history() read back. */
 export interface VersionRow {
   version: number;
   label: string | null;
@@ -11,18 +12,7 @@ export interface VersionRow {
   command: string;
   reason: string | null;
   correlationId: string;
-  createdAt: number;
-}
-
-export interface NewVersion {
-  version: number;
-  label: string | null;
-  state: DesiredState;
-  createdBy: string;
-  command: string;
-  reason: string | null;
-  correlationId: string;
-  /** From the injected clock, not the database's now(): gate windows compare it with the same clock. */
+  /** ms; written from the injected clock, not the database's now(): gate windows compare it with the same clock. */
   createdAt: number;
 }
 
@@ -77,7 +67,7 @@ export class DesiredStateStore {
     return rows[0] ? this.toRow(rows[0]) : undefined;
   }
 
-  async insert(db: Queryable, v: NewVersion): Promise<void> {
+  async insert(db: Queryable, v: VersionRow): Promise<void> {
     await db.query(
       `INSERT INTO desired_state_versions (version, label, state, created_by, command, reason, correlation_id, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
