@@ -137,6 +137,23 @@ function request(child, type) {
   });
 }
 
+const mb = (bytes) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+
+/** The figures every run reports, whatever it ran against. */
+function loadFigures(engine, limiter, { acked, failures, callMs }) {
+  return {
+    engine,
+    limiter,
+    batchSize,
+    concurrency,
+    measuredMs: durationMs,
+    acknowledgedOps: acked,
+    opsPerSecond: Math.round(acked / (durationMs / 1000)),
+    callMs: summarize(callMs),
+    failures,
+  };
+}
+
 /**
  * `concurrency` callers sending batches of `batchSize` until warm-up plus the measured window have passed; only calls
  * answered inside the window count. Every batch must be accepted whole (the limits are set out of the way).
@@ -188,17 +205,8 @@ async function measure(label, databaseUrl, redisUrl) {
   await check.connect();
   const stored = Number((await check.query('SELECT count(*) AS n FROM operation_history')).rows[0].n);
   await check.end();
-  const mb = (bytes) => Math.round((bytes / 1024 / 1024) * 10) / 10;
   const result = {
-    engine: label,
-    limiter: redisUrl ? 'redis' : 'in-process',
-    batchSize,
-    concurrency,
-    measuredMs: durationMs,
-    acknowledgedOps: acked,
-    opsPerSecond: Math.round(acked / (durationMs / 1000)),
-    callMs: summarize(callMs),
-    failures,
+    ...loadFigures(label, redisUrl ? 'redis' : 'in-process', { acked, failures, callMs }),
     // Every acknowledged operation is in operation_history, and nothing else is.
     storedRows: stored,
     acknowledgedTotal: ackedTotal,
@@ -247,17 +255,8 @@ async function measureNode() {
   client.close();
   await stopProcess(up);
   cluster.cleanup();
-  const mb = (bytes) => Math.round((bytes / 1024 / 1024) * 10) / 10;
   const result = {
-    engine: 'triad-node (embedded)',
-    limiter: 'in-process',
-    batchSize,
-    concurrency,
-    measuredMs: durationMs,
-    acknowledgedOps: acked,
-    opsPerSecond: Math.round(acked / (durationMs / 1000)),
-    callMs: summarize(callMs),
-    failures,
+    ...loadFigures('triad-node (embedded)', 'in-process', { acked, failures, callMs }),
     idleRssMb: mb(idleRss),
     peakRssMb: mb(peakRss),
   };
