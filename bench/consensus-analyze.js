@@ -1,9 +1,11 @@
-// Times analyzeGraph (what `triad consensus analyze` runs, without process start or the mathjs import) on random
-// connected weighted graphs. Run after `npm run build`: node bench/consensus-analyze.js
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Times analyzeGraph (what `triad consensus analyze` runs, without process start) on random connected weighted graphs,
+// then the whole command as an operator runs it (a fresh process, cold JIT) on the 200-node graph.
+// Run after `npm run build`: node bench/consensus-analyze.js
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { summarize, triadBin, writeResult } from './lib.js';
 import { analyzeGraph, createGraph, defaultNodeNames } from '../dist/consensus/index.js';
 
 const sizes = [
@@ -56,7 +58,7 @@ const median = (xs) => {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 };
 
-// Warm-up: the first call pays for JIT compilation of mathjs' solver, which a long-running node pays once.
+// Warm-up: the first call pays for JIT compilation of the solver; the CLI figure below includes that cost.
 analyzeGraph(randomConnectedGraph(20, 1), { x0: Array.from({ length: 20 }, (_, i) => i) });
 
 const results = [];
@@ -91,12 +93,27 @@ for (const r of results) {
   );
 }
 
-const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'consensus-analyze.json');
-mkdirSync(dirname(out), { recursive: true });
-const report = {
-  generatedAt: new Date().toISOString(),
-  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
-  results,
-};
-writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-console.log(`wrote ${out}`);
+// The command end to end: process start, module loading, a cold solver, the JSON printed.
+const cliGraph = randomConnectedGraph(200, 200_000);
+const scratch = mkdtempSync(join(tmpdir(), 'triad-analyze-'));
+const cliWallMs = [];
+try {
+  const file = join(scratch, 'graph.json');
+  writeFileSync(file, JSON.stringify({ nodes: cliGraph.nodes, edges: cliGraph.edges }));
+  for (let r = 0; r < 5; r++) {
+    const start = performance.now();
+    const run = spawnSync(process.execPath, [triadBin, 'consensus', 'analyze', '--graph', file, '--json'], {
+      encoding: 'utf8',
+    });
+    cliWallMs.push(performance.now() - start);
+    if (run.status !== 0) throw new Error(`triad consensus analyze exited ${run.status}: ${run.stderr}`);
+  }
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
+const cli = { nodes: 200, edges: cliGraph.edges.length, wallMs: summarize(cliWallMs) };
+console.log(
+  `CLI, 200 nodes, ${cli.edges} edges: median ${cli.wallMs.p50.toFixed(0)} ms, max ${cli.wallMs.max.toFixed(0)} ms`,
+);
+
+console.log(`wrote ${writeResult('consensus-analyze', { graphs: results, cli })}`);

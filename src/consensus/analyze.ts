@@ -92,7 +92,7 @@ export function analyzeGraph(graph: Graph, options: AnalyzeOptions = {}): Consen
   const components = componentsOf(graph);
   const connected = components.length === 1;
   const eigenvalues = spectrum(graph);
-  // mathjs returns the zero eigenvalues as ±1e-16; a "negative" eigenvalue of a PSD matrix only confuses a reader.
+  // The solver returns the zero eigenvalues as ±1e-16; a "negative" eigenvalue of a PSD matrix only confuses a reader.
   // Components are counted exactly, so exactly that many of the smallest values are zero in exact arithmetic.
   for (let k = 0; k < components.length; k++) eigenvalues[k] = 0;
   const lambdaMax = eigenvalues[n - 1] ?? 0;

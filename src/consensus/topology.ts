@@ -19,8 +19,8 @@ export interface GraphIssue {
 export type StandardShape = 'complete' | 'ring' | 'star' | 'path';
 
 /**
- * mathjs' symmetric eigen-solver (classical Jacobi: each rotation scans the whole matrix) costs O(n⁴): about 2.5 s at
- * 200 nodes, so ~100 s at 500. The cap turns a typo like K50000 into a clear error instead of a process that hangs.
+ * The symmetric eigen-solver costs O(n³): about 0.1 s at 200 nodes, 1.5 s at 500, and the simulated iteration grows
+ * with n too. The cap turns a typo like K50000 into a clear error instead of a process that hangs.
  */
 export const MAX_NODES = 500;
 

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { eigs } from 'mathjs';
 import { describe, expect, test } from 'vitest';
 import {
   componentsOf,
@@ -66,6 +67,19 @@ describe('the Laplacian of a random weighted graph', () => {
       fc.property(anyGraph, (graph) => {
         const fromSolver = eigenvaluesOf(laplacianOf(graph));
         spectrum(graph).forEach((v, k) => expect(v).toBeCloseTo(fromSolver[k]!, 9));
+      }),
+      runs,
+    );
+  });
+
+  test("the solver's eigenvalues match mathjs' own symmetric solver (Jacobi) to 1e-9, relative to the weights", () => {
+    fc.assert(
+      fc.property(anyGraph, (graph) => {
+        const L = laplacianOf(graph);
+        const jacobi = (eigs(L, { eigenvectors: false }).values as number[]).slice().sort((x, y) => x - y);
+        const solved = eigenvaluesOf(L);
+        expect(solved).toHaveLength(jacobi.length);
+        solved.forEach((v, k) => expect(Math.abs(v - jacobi[k]!)).toBeLessThanOrEqual(1e-9 * scaleOf(L)));
       }),
       runs,
     );
