@@ -33,7 +33,12 @@ import {
   type VersionSummary,
 } from '../protocol/index.js';
 import { callContext, newTraceId, TriadError, type Clock, type Logger } from '../shared/index.js';
-import { verifyAuditChain, type StoragePool } from '../storage/index.js';
+import {
+  createConsensusJournal,
+  verifyAuditChain,
+  type ConsensusMeasurementRow,
+  type StoragePool,
+} from '../storage/index.js';
 import { createAutoRollback } from './auto-rollback.js';
 
 export interface LayerEdgeDeps {
@@ -63,6 +68,7 @@ export function createLayerEdge(deps: LayerEdgeDeps) {
   const bands = new BandTracker();
   const duration = durationScaler(config);
   let storageError: string | undefined;
+  const journal = createConsensusJournal({ pool, clock, log });
 
   const applyMetrics = (row: VersionRow) => {
     for (const layer of layerIds) {
@@ -285,29 +291,7 @@ export function createLayerEdge(deps: LayerEdgeDeps) {
         if (layer.amplification && f?.amplification !== undefined && f.samples >= config.layers.gates.minSamples)
           bands.update(layer.id, layer.amplification, f.amplification);
       }
-      if (outcome.initiator === self) {
-        pool
-          .query(
-            `INSERT INTO consensus_measurements (epoch_id, topology, members, unreachable, error, converged, rounds, duration_ms, lambda2, agreed, measured_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-            [
-              outcome.epoch_id,
-              outcome.topology,
-              outcome.members.map((m) => m.member),
-              outcome.unreachable,
-              outcome.error,
-              outcome.converged,
-              outcome.rounds,
-              outcome.time_seconds * 1000,
-              outcome.lambda2 > 0 ? outcome.lambda2 : null,
-              JSON.stringify(Object.fromEntries(outcome.vector_keys.map((k, i) => [k, outcome.agreed[i] ?? 0]))),
-              new Date(outcome.started_at_ms),
-            ],
-          )
-          .catch((err: unknown) =>
-            log.warn({ operation: 'consensus_epoch', err }, 'could not record consensus measurement'),
-          );
-      }
+      if (outcome.initiator === self) journal.record(measurementRow(outcome));
     },
     state: (): Pick<NodeState, 'applied_version' | 'active_layers' | 'leader'> => ({
       applied_version: applier.applied.version,
@@ -325,6 +309,7 @@ export function createLayerEdge(deps: LayerEdgeDeps) {
       if (probe) clearInterval(probe);
       await leader.stop();
       await applier.stop();
+      await journal.flush();
       for (const c of peerClients.values()) c.close();
     },
   };
@@ -347,5 +332,21 @@ function figuresOf(outcome: EpochOutcome | undefined): AgreedFigures | undefined
     at: outcome.started_at_ms,
     error: outcome.error,
     layers: agreedLayerView(outcome.agreed, Math.max(1, reporting)),
+  };
+}
+
+function measurementRow(outcome: EpochOutcome): ConsensusMeasurementRow {
+  return {
+    epoch_id: outcome.epoch_id,
+    topology: outcome.topology,
+    members: outcome.members.map((m) => m.member),
+    unreachable: outcome.unreachable,
+    error: outcome.error,
+    converged: outcome.converged,
+    rounds: outcome.rounds,
+    duration_ms: outcome.time_seconds * 1000,
+    lambda2: outcome.lambda2 > 0 ? outcome.lambda2 : null,
+    agreed: Object.fromEntries(outcome.vector_keys.map((k, i) => [k, outcome.agreed[i] ?? 0])),
+    measured_at: new Date(outcome.started_at_ms),
   };
 }

@@ -1,5 +1,7 @@
 export { appendAudit, auditHash, canonicalJson, genesisHash, verifyAuditChain } from './audit.js';
 export type { AuditEntry, AuditHashInput, AuditRecord, AuditVerification } from './audit.js';
+export { createConsensusJournal } from './consensus-journal.js';
+export type { ConsensusJournal, ConsensusJournalOptions, ConsensusMeasurementRow } from './consensus-journal.js';
 export { defaultEmbeddedPort, startEmbeddedPostgres } from './embedded.js';
 export type { EmbeddedPostgres, EmbeddedPostgresOptions } from './embedded.js';
 export { lockKey, lockKeys, SessionLock, withAdvisoryXactLock } from './locks.js';

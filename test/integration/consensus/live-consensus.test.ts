@@ -1,4 +1,5 @@
 import type { Client } from '@grpc/grpc-js';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { measurementKeys, measurementVector } from '../../../src/consensus/index.js';
 import { callUnary, createServiceClient } from '../../../src/protocol/index.js';
@@ -21,6 +22,7 @@ async function setMeasurement(grpc: string, value: number[]): Promise<void> {
 }
 
 interface SyncJson {
+  epoch_id: string;
   converged: boolean;
   error: number;
   failed: string[];
@@ -57,6 +59,23 @@ describe.each([
     const mean = (k: number) => vectors.reduce((sum, v) => sum + v[k]!, 0) / vectors.length;
     for (const instance of sync.instances) {
       measurementKeys.forEach((key, k) => expect(instance.value[key]).toBeCloseTo(mean(k), 9));
+    }
+    // The initiator records the epoch in consensus_measurements (a lone epoch is written at once).
+    const db = new pg.Client({ connectionString: cluster.databaseUrl });
+    await db.connect();
+    try {
+      const recorded = async () =>
+        (
+          await db.query<{ converged: boolean; error: number; members: string[] }>(
+            'SELECT converged, error, members FROM consensus_measurements WHERE epoch_id = $1',
+            [sync.epoch_id],
+          )
+        ).rows;
+      await waitFor(async () => (await recorded()).length === 1, 5_000, `epoch ${sync.epoch_id} recorded`);
+      expect((await recorded())[0]).toMatchObject({ converged: true, members: names });
+      expect((await recorded())[0]!.error).toBeLessThan(1e-9);
+    } finally {
+      await db.end();
     }
     // Every node exports the outcome it took part in, not only the initiator.
     for (const name of names) {
