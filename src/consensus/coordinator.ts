@@ -95,6 +95,10 @@ export class ConsensusCoordinator {
     }
     const participants = members.filter((m) => m === self || this.deps.isReachable(m));
     const graph = this.deps.planGraph(participants);
+    const startedAt = clock.now();
+    const started = clock.monotonicMs();
+    // Snapshot first, so the plan can carry this node's round-0 value (see EpochParticipant.run).
+    const snapshot = participants.includes(self) ? this.deps.participant.snapshot() : undefined;
     const plan: EpochPlan = {
       // Unique without randomness: the counter within this process, the start time across restarts of the node.
       epoch_id: `${self}-${this.bootId}-${++this.counter}`,
@@ -105,16 +109,15 @@ export class ConsensusCoordinator {
       rounds: graph.rounds,
       round_timeout_ms: this.deps.roundTimeoutMs,
       vector_keys: [...measurementKeys],
+      initiator_value: snapshot && graph.rounds > 0 ? snapshot : [],
     };
-    const startedAt = clock.now();
-    const started = clock.monotonicMs();
     for (const p of participants) if (p !== self) transport.send(p, { from: self, plan });
     // A participant needs at most one round timeout per round (a neighbour dropping), plus slack for the messages.
     const deadlineMs = this.deps.roundTimeoutMs * Math.max(1, plan.rounds) + 1_000;
     const settled = await Promise.allSettled(
       participants.map((p) =>
         p === self
-          ? this.deps.participant.run(plan)
+          ? this.deps.participant.run(plan, snapshot)
           : this.reports.get(plan.epoch_id, p, deadlineMs, `${p}'s report for epoch ${plan.epoch_id}`),
       ),
     );

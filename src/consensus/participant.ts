@@ -32,7 +32,21 @@ export class EpochParticipant {
     this.rounds = new Mailbox(deps.clock);
   }
 
-  async run(plan: EpochPlan): Promise<EpochReport> {
+  /** This node's measurement vector now: the snapshot m_i an epoch starts from. */
+  snapshot(): number[] {
+    const x = this.deps.measure();
+    if (x.length !== measurementKeys.length) {
+      throw new TriadError('INTERNAL', `measurement has ${x.length} entries, expected ${measurementKeys.length}`);
+    }
+    return [...x];
+  }
+
+  /**
+   * Runs this node's part of `plan`. The initiator passes the snapshot it already sent as the plan's initiator_value:
+   * its neighbours hold its round-0 value from the plan, so it sends no separate round-0 message, and they take it
+   * from the plan instead of waiting for one. One message fewer per neighbour, on the epoch's critical path.
+   */
+  async run(plan: EpochPlan, snapshot: number[] = this.snapshot()): Promise<EpochReport> {
     const { self, transport } = this.deps;
     validatePlan(plan, self);
     // Late round messages of finished epochs would otherwise pile up; a minute covers any straggler.
@@ -42,16 +56,17 @@ export class EpochParticipant {
       if (e.a === self) neighbours.set(e.b, e.weight);
       else if (e.b === self) neighbours.set(e.a, e.weight);
     }
-    let x = this.deps.measure();
-    if (x.length !== measurementKeys.length) {
-      throw new TriadError('INTERNAL', `measurement has ${x.length} entries, expected ${measurementKeys.length}`);
+    const carried = plan.initiator_value.length > 0;
+    if (carried && neighbours.has(plan.initiator)) {
+      this.rounds.put(plan.epoch_id, `${plan.initiator}:0`, plan.initiator_value);
     }
-    const snapshot = [...x];
+    let x = snapshot;
     const dropped = new Set<string>();
     for (let round = 0; round < plan.rounds; round++) {
       const current = x;
       const live = [...neighbours].filter(([peer]) => !dropped.has(peer));
-      for (const [peer] of live) {
+      const sentWithPlan = round === 0 && carried && plan.initiator === self;
+      for (const [peer] of sentWithPlan ? [] : live) {
         transport.send(peer, { from: self, round: { epoch_id: plan.epoch_id, from: self, round, value: current } });
       }
       const received = await Promise.all(
@@ -115,6 +130,10 @@ function validatePlan(plan: EpochPlan, self: string): void {
     problems.push(`rounds ${plan.rounds} out of range`);
   if (plan.vector_keys.join(',') !== measurementKeys.join(',')) {
     problems.push("the measurement layout differs from this node's (mixed triad versions?)");
+  }
+  const carried = plan.initiator_value;
+  if (carried.length > 0 && (carried.length !== measurementKeys.length || carried.some((v) => !Number.isFinite(v)))) {
+    problems.push(`initiator_value must be ${measurementKeys.length} finite numbers, received ${carried.length}`);
   }
   if (problems.length > 0) throw new TriadError('INPUT_INVALID', `epoch ${plan.epoch_id}: ${problems.join('; ')}`);
 }

@@ -81,6 +81,8 @@ export interface EpochPlan {
   rounds: number;
   round_timeout_ms: number;
   vector_keys: string[];
+  /** The initiator's round-0 value (its snapshot); empty when it sends round 0 like any other round. */
+  initiator_value: number[];
 }
 
 export interface EpochReport {

@@ -81,6 +81,53 @@ describe.each([
   });
 });
 
+test("the plan carries the initiator's round-0 value: on K_n it sends n−1 plans and no round message", async () => {
+  const names = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'];
+  const { nodes, net, clock } = cluster(names);
+  const epoch = nodes[0]!.runEpoch();
+  await clock.advance(0);
+  expect((await epoch).converged).toBe(true);
+  const count = (from: string, kind: string) => net.sent.filter((m) => m.from === from && m.kind === kind).length;
+  expect(count('alpha', 'plan')).toBe(4);
+  expect(count('alpha', 'round')).toBe(0);
+  // Every other node still sends its value to each of its four neighbours, and reports once.
+  for (const name of names.slice(1)) {
+    expect(count(name, 'round')).toBe(4);
+    expect(count(name, 'report')).toBe(1);
+  }
+});
+
+test('a plan whose initiator_value is malformed is refused, and the epoch drops that member', async () => {
+  const { net, clock } = cluster(['alpha', 'beta', 'gamma']);
+  const beta = new EpochParticipant({
+    self: 'beta',
+    clock,
+    transport: net.for('beta'),
+    measure: () => measurementOf(1),
+    log: silentLog,
+  });
+  const plan = {
+    epoch_id: 'alpha-x-1',
+    initiator: 'alpha',
+    participants: ['alpha', 'beta', 'gamma'],
+    edges: [{ a: 'alpha', b: 'beta', weight: 1 }],
+    step: 0.5,
+    rounds: 1,
+    round_timeout_ms: 500,
+    vector_keys: [...measurementKeys],
+  };
+  await expect(beta.run({ ...plan, initiator_value: [1, 2] })).rejects.toThrow(
+    `initiator_value must be ${width} finite numbers, received 2`,
+  );
+  await expect(beta.run({ ...plan, initiator_value: measurementOf(0).map(() => Number.NaN) })).rejects.toThrow(
+    /initiator_value must be/,
+  );
+  // A well-formed one is taken as alpha's round-0 value: beta needs no message from alpha to finish.
+  const report = await beta.run({ ...plan, initiator_value: measurementOf(0) });
+  report.final.forEach((v, k) => expect(v).toBeCloseTo(((1 + 2) / 2) * (k + 1), 12));
+  expect(net.sent.filter((m) => m.from === 'alpha')).toEqual([]);
+});
+
 test('a ring needs several rounds and still ends within epsilon', async () => {
   const names = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta'];
   const { nodes, clock } = cluster(names, 'ring');
