@@ -1,6 +1,14 @@
 // Epoch latency on loopback (issue #3): start of an epoch until every node holds its final value within ε, as the
 // initiator measures it (consensus_time_seconds), p50/p99 over 1,000 epochs, on real K3 and K5 clusters.
+//
+// Beside each figure, in the same run and on the same cores, the floor under it (bench/epoch-floor.js): the same
+// messages among the same number of processes with nothing of triad around them — over bare grpc-js with triad's
+// proto, and over plain TCP sockets — and a 3-member etcd's put-until-seen-by-all (when `etcd` is installed), the
+// reference the issue names. Absolute figures move a lot between machines; the ratio to the floor does not.
+import { spawnSync } from 'node:child_process';
 import { callUnary, createServiceClient } from '../dist/protocol/index.js';
+import { measureFloor } from './epoch-floor.js';
+import { measureEtcd } from './etcd.js';
 import { startUp, stopProcess, summarize, tempCluster, writeResult } from './lib.js';
 
 const epochs = Number(process.env.BENCH_EPOCHS ?? 1_000);
@@ -8,52 +16,76 @@ const warmup = 100;
 // Interval epochs would interleave with ours: push them out of the measurement window.
 const quiet = 'consensus:\n  interval: 1h\n';
 
-/**
- * `gapMs` between epochs: 0 measures them back to back (each epoch's outcome is still being handled on every node
- * when the next starts: throughput interference); a few ms measures one epoch's latency as the leader's interval
- * epochs see it (they are 10 s apart).
- */
-async function measure(names, gapMs) {
+/** triad: ForceConsensusSync on the first node, `epochs` times after `warmup`; each outcome's time_seconds. */
+async function measureTriad(names, gapMs) {
   const cluster = await tempCluster(names, quiet);
   const { up } = await startUp(cluster);
   try {
     const client = createServiceClient('Admin', `127.0.0.1:${cluster.instances[0].grpcPort}`);
     const epochMs = [];
-    const callMs = [];
     let notConverged = 0;
     for (let i = 0; i < warmup + epochs; i++) {
-      const start = process.hrtime.bigint();
       const outcome = await callUnary(client, 'ForceConsensusSync', { instances: [] }, { deadlineMs: 10_000 });
-      const call = Number(process.hrtime.bigint() - start) / 1e6;
-      if (i < warmup) continue;
-      if (!outcome.converged) notConverged++;
-      epochMs.push(outcome.time_seconds * 1000);
-      callMs.push(call);
+      if (i >= warmup) {
+        if (!outcome.converged) notConverged++;
+        epochMs.push(outcome.time_seconds * 1000);
+      }
       if (gapMs > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
     }
     client.close();
-    return {
-      topology: `K${names.length}`,
-      gapMs,
-      epochs,
-      notConverged,
-      epochMs: summarize(epochMs),
-      forceSyncCallMs: summarize(callMs),
-    };
+    return { epochMs, notConverged };
   } finally {
     await stopProcess(up);
     cluster.cleanup();
   }
 }
 
-const k3 = ['alpha', 'beta', 'gamma'];
-const k5 = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'];
-const results = [await measure(k3, 10), await measure(k5, 10), await measure(k3, 0), await measure(k5, 0)];
-const file = writeResult('consensus-epoch', results);
+const ratio = (a, b) => Math.round((a / b) * 100) / 100;
+
+/**
+ * `gapMs` between epochs: 10 ms measures one epoch as the leader's interval epochs see it (they are 10 s apart: the
+ * processes are idle when it starts); 0 measures them back to back (throughput: the previous epoch's outcome is
+ * still being handled when the next starts).
+ */
+async function measure(members, gapMs) {
+  const names = ['alpha', 'beta', 'gamma', 'delta', 'epsilon'].slice(0, members);
+  const triad = await measureTriad(names, gapMs);
+  const grpc = summarize(await measureFloor({ members, transport: 'grpc', epochs, warmup, gapMs }));
+  const tcp = summarize(await measureFloor({ members, transport: 'tcp', epochs, warmup, gapMs }));
+  const epochMs = summarize(triad.epochMs);
+  return {
+    topology: `K${members}`,
+    gapMs,
+    epochs,
+    notConverged: triad.notConverged,
+    epochMs,
+    grpcFloorMs: grpc,
+    tcpFloorMs: tcp,
+    ratioToGrpcFloor: { p50: ratio(epochMs.p50, grpc.p50), p99: ratio(epochMs.p99, grpc.p99) },
+  };
+}
+
+const results = [];
+for (const gapMs of [10, 0]) for (const members of [3, 5]) results.push(await measure(members, gapMs));
+
+const hasEtcd = spawnSync('etcd', ['--version'], { stdio: 'ignore' }).status === 0;
+const etcd = hasEtcd ? summarize(await measureEtcd(epochs)) : null;
+
+const file = writeResult('consensus-epoch', { epochs: results, etcd3PutSeenByAllMs: etcd });
+const row = (label, s) =>
+  `${label.padEnd(14)} p50 ${s.p50.toFixed(2)} ms  p90 ${s.p90.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms`;
 for (const r of results) {
   console.log(
-    `${r.topology} ${r.gapMs ? `spaced ${r.gapMs} ms` : 'back to back'}: epoch p50 ${r.epochMs.p50} ms  p90 ${r.epochMs.p90} ms  p99 ${r.epochMs.p99} ms  (ForceConsensusSync call p50 ${r.forceSyncCallMs.p50} ms; ${r.notConverged} of ${r.epochs} not converged)`,
+    `${r.topology} ${r.gapMs ? `spaced ${r.gapMs} ms` : 'back to back'} (${r.notConverged} of ${r.epochs} not converged)`,
   );
+  console.log(`  ${row('triad', r.epochMs)}`);
+  console.log(
+    `  ${row('grpc-js floor', r.grpcFloorMs)}   triad ÷ floor: p50 ${r.ratioToGrpcFloor.p50}×  p99 ${r.ratioToGrpcFloor.p99}×`,
+  );
+  console.log(`  ${row('tcp floor', r.tcpFloorMs)}`);
 }
+console.log(
+  etcd ? row('etcd 3 put→all', etcd) : 'etcd: not installed (apt-get install etcd-server), reference skipped',
+);
 console.log('goals: K3 p50 ≤ 1.5 ms, p99 ≤ 5 ms; K5 p50 ≤ 3 ms');
 console.log(`written to ${file}`);
