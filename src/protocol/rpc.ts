@@ -58,15 +58,31 @@ function toServiceError(log: Logger, method: string, err: unknown): Partial<Serv
 
 export type StreamHandler<Req, Res> = (request: Req, emit: (message: Res) => void) => Promise<void>;
 
-/** Like unaryHandler for server-streaming methods: `emit` writes one message; a thrown error ends the stream. */
+/**
+ * Like unaryHandler for server-streaming methods: `emit` writes one message; a thrown error ends the stream.
+ * Once the handler has settled, emit drops its message: work the handler started but did not wait for (a push to a
+ * node the change did not target) may still report. Written after end(), it would fail the stream while earlier
+ * messages were still queued — and grpc-js then destroys the stream without sending a status, so the client waited
+ * for its deadline.
+ */
 export function serverStreamHandler<Req, Res>(log: Logger, method: string, handler: StreamHandler<Req, Res>) {
   return (call: ServerWritableStream<Req, Res>): void => {
+    let open = true;
+    const emit = (message: Res): void => {
+      if (open) call.write(message);
+    };
     callContext.run(contextFrom(call.metadata), () => {
       Promise.resolve()
-        .then(() => handler(call.request, (message) => call.write(message)))
+        .then(() => handler(call.request, emit))
         .then(
-          () => call.end(),
-          (err: unknown) => call.emit('error', toServiceError(log, method, err)),
+          () => {
+            open = false;
+            call.end();
+          },
+          (err: unknown) => {
+            open = false;
+            call.emit('error', toServiceError(log, method, err));
+          },
         );
     });
   };
