@@ -55,7 +55,7 @@ const MAX_ROWS_PER_INSERT = 5_000;
  * written at once; when epochs come faster (force-consensus-sync in a loop, a benchmark) their rows are coalesced
  * into one multi-row INSERT per `minIntervalMs`, because a statement per epoch cost the initiator about a millisecond
  * of CPU each and PostgreSQL half as much again — on the cores the next epoch needs. Rows are telemetry, written
- * after the outcome is published, exactly as before: a failed write is logged and dropped, never retried forever.
+ * after the outcome is published, exactly as before: a failed write is logged and dropped, not retried.
  */
 export function createConsensusJournal(options: ConsensusJournalOptions): ConsensusJournal {
   const { pool, clock, log } = options;
