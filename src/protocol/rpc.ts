@@ -114,14 +114,10 @@ type UnaryMethod<Req, Res> = (
 
 /** Calls a unary method with a deadline and trace metadata; failures come back as TriadErrors with stable codes. */
 export function callUnary<Req, Res>(client: Client, method: string, request: Req, options: CallOptions): Promise<Res> {
-  const metadata = new Metadata();
-  const context = { ...callContext.getStore(), ...options.context };
-  if (context.trace_id) metadata.set(traceKey, context.trace_id);
-  if (context.correlation_id) metadata.set(correlationKey, context.correlation_id);
-  const fn = (client as unknown as Record<string, UnaryMethod<Req, Res>>)[method];
-  if (typeof fn !== 'function') return Promise.reject(new TriadError('INTERNAL', `no RPC method "${method}"`));
+  const fn = clientMethod<UnaryMethod<Req, Res>>(client, method);
+  if (!fn) return Promise.reject(new TriadError('INTERNAL', `no RPC method "${method}"`));
   return new Promise<Res>((resolve, reject) => {
-    fn.call(client, request, metadata, { deadline: new Date(Date.now() + options.deadlineMs) }, (err, response) => {
+    fn.call(client, request, outgoingMetadata(options), deadlineIn(options), (err, response) => {
       if (err) reject(fromServiceError(err, client, method));
       else resolve(response as Res);
     });
@@ -141,18 +137,33 @@ export function callServerStream<Req, Res>(
   request: Req,
   options: CallOptions & { onMessage: (message: Res) => void },
 ): Promise<void> {
-  const metadata = new Metadata();
-  const context = { ...callContext.getStore(), ...options.context };
-  if (context.trace_id) metadata.set(traceKey, context.trace_id);
-  if (context.correlation_id) metadata.set(correlationKey, context.correlation_id);
-  const fn = (client as unknown as Record<string, StreamMethod<Req, Res>>)[method];
-  if (typeof fn !== 'function') return Promise.reject(new TriadError('INTERNAL', `no RPC method "${method}"`));
+  const fn = clientMethod<StreamMethod<Req, Res>>(client, method);
+  if (!fn) return Promise.reject(new TriadError('INTERNAL', `no RPC method "${method}"`));
   return new Promise<void>((resolve, reject) => {
-    const stream = fn.call(client, request, metadata, { deadline: new Date(Date.now() + options.deadlineMs) });
+    const stream = fn.call(client, request, outgoingMetadata(options), deadlineIn(options));
     stream.on('data', (message: Res) => options.onMessage(message));
     stream.on('error', (err: ServiceError) => reject(fromServiceError(err, client, method)));
     stream.on('end', () => resolve());
   });
+}
+
+/** Trace and correlation ids for a call: the current call context's, overridden by the caller's. */
+function outgoingMetadata(options: CallOptions): Metadata {
+  const metadata = new Metadata();
+  const context = { ...callContext.getStore(), ...options.context };
+  if (context.trace_id) metadata.set(traceKey, context.trace_id);
+  if (context.correlation_id) metadata.set(correlationKey, context.correlation_id);
+  return metadata;
+}
+
+function deadlineIn(options: CallOptions): { deadline: Date } {
+  return { deadline: new Date(Date.now() + options.deadlineMs) };
+}
+
+/** The generated client's method of that name, or undefined (a typo, or a node of another version). */
+function clientMethod<T>(client: Client, method: string): T | undefined {
+  const fn = (client as unknown as Record<string, unknown>)[method];
+  return typeof fn === 'function' ? (fn as T) : undefined;
 }
 
 function fromServiceError(err: ServiceError, client: Client, method: string): TriadError {
