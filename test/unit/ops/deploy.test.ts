@@ -4,7 +4,8 @@ import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { filesIn, readRepoFile, repoRoot } from './ops-assets.js';
 
-// Structure checks that need neither systemd nor ansible; .ci/run also runs `ansible-playbook --syntax-check`.
+// Structure checks that need neither systemd nor ansible; test/integration/ops/ansible.test.ts runs the real
+// `ansible-playbook --syntax-check` on each playbook.
 
 /** key → values of a systemd unit (a key may repeat). */
 function parseUnit(text: string): Map<string, string[]> {
