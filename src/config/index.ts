@@ -13,5 +13,5 @@ export type {
   StageConfig,
   TriggerMetric,
 } from './layers.js';
-export { durationScaler, loadConfig, readRuntimeEnv, resolveClusterFile } from './load.js';
-export type { LoadConfigOptions, RuntimeEnv, TriadConfig } from './load.js';
+export { loadConfig, readRuntimeEnv, resolveClusterFile, resolveTiming } from './load.js';
+export type { LoadConfigOptions, RuntimeEnv, Timing, TriadConfig } from './load.js';

@@ -71,8 +71,11 @@ export interface LayersConfig {
   stages: readonly StageConfig[];
   gates: GateConfig;
   rollbackTriggers: readonly RollbackTriggerConfig[];
-  /** Demo profile: every duration is multiplied by this (with a floor) so week-long gates take seconds. */
-  demo: { timeScale: number; minDurationMs: number };
+  /**
+   * Demo profile: every duration is multiplied by `timeScale` (with a floor) so week-long gates take seconds, and the
+   * sample minimum is the demo's own (a demo window holds far fewer operations than a production one).
+   */
+  demo: { timeScale: number; minDurationMs: number; minSamples: number };
 }
 
 const layerId = z.enum(layerIds, { error: `expected one of ${layerIds.join(', ')}` });
@@ -179,6 +182,7 @@ const LayersFile = z
           .max(1)
           .default(1 / 50_000),
         min_duration: durationMs.default(1_000),
+        min_samples: z.number().int().min(1).default(10),
       })
       .prefault({}),
     stages: z
@@ -236,7 +240,11 @@ export function parseLayersConfig(text: string, displayPath: string): LayersConf
       threshold: t.below ?? t.above ?? 0,
       forMs: t.for,
     })),
-    demo: { timeScale: file.demo.time_scale, minDurationMs: file.demo.min_duration },
+    demo: {
+      timeScale: file.demo.time_scale,
+      minDurationMs: file.demo.min_duration,
+      minSamples: file.demo.min_samples,
+    },
   };
 }
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, projectRoot } from '../shared/index.js';
 import { parseClusterConfig, type ClusterConfig } from './cluster.js';
-import { parseLayersConfig, type LayersConfig } from './layers.js';
+import { parseLayersConfig, type LayersConfig, type RollbackTriggerConfig } from './layers.js';
 
 export interface TriadConfig {
   cluster: ClusterConfig;
@@ -10,6 +10,28 @@ export interface TriadConfig {
   /** Absolute path of cluster.yaml: passed to child processes so they read the very same file. */
   clusterFile: string;
   env: RuntimeEnv;
+  /** Durations and minimums in force for the profile, resolved once here; components read these, never the raw ones. */
+  timing: Timing;
+}
+
+/**
+ * What gates, triggers, the runtime and consensus go by. The demo profile compresses all of it together, so the
+ * relations between them hold in both profiles: a trigger's hold is never shorter than the window its figure is
+ * measured over, and figures are never judged stale sooner than a few epochs.
+ */
+export interface Timing {
+  /** Window of the amplification, error-rate and burden figures. */
+  windowMs: number;
+  /** How often the leader runs a consensus epoch (and so evaluates rollback triggers). */
+  epochIntervalMs: number;
+  /** A configured duration (stage stability, a trigger's `for:`) as in force. */
+  duration: (ms: number) => number;
+  /** How long a trigger's condition must hold before it fires. */
+  holdMs: (trigger: Pick<RollbackTriggerConfig, 'forMs' | 'metric'>) => number;
+  /** Fewer operations than this in a window is too little to judge (gates: cluster-wide; triggers: per instance). */
+  minSamples: number;
+  /** Agreed figures older than this are stale. */
+  maxSampleAgeMs: number;
 }
 
 /** Everything triad reads from the environment, read here once (STYLE §3). */
@@ -48,7 +70,31 @@ export function loadConfig(options: LoadConfigOptions): TriadConfig {
   });
   const layersFile = path.resolve(path.dirname(clusterFile), cluster.layersFile);
   const layers = parseLayersConfig(readConfigFile(layersFile, cwd), displayPath(layersFile, cwd));
-  return { cluster, layers, clusterFile, env: readRuntimeEnv(options.env, cwd) };
+  const env = readRuntimeEnv(options.env, cwd);
+  return { cluster, layers, clusterFile, env, timing: resolveTiming(cluster, layers, env.profile) };
+}
+
+export function resolveTiming(
+  cluster: Pick<ClusterConfig, 'runtime' | 'consensus'>,
+  layers: Pick<LayersConfig, 'demo' | 'gates'>,
+  profile: RuntimeEnv['profile'],
+): Timing {
+  const demo = profile === 'demo';
+  const { timeScale, minDurationMs } = layers.demo;
+  const duration = demo ? (ms: number) => Math.max(minDurationMs, ms * timeScale) : (ms: number) => ms;
+  const windowMs = demo ? cluster.runtime.demoWindowMs : cluster.runtime.windowMs;
+  const epochIntervalMs = demo ? cluster.consensus.demoIntervalMs : cluster.consensus.intervalMs;
+  return {
+    windowMs,
+    epochIntervalMs,
+    duration,
+    // A condition on a windowed figure that held for less than a window may be one mixed window (a burst, a change
+    // half in it): holding it at least a window long means the whole window saw it. Consensus error is per epoch.
+    holdMs: (t) => Math.max(duration(t.forMs), t.metric === 'consensus_error' ? 0 : windowMs),
+    minSamples: demo ? layers.demo.minSamples : layers.gates.minSamples,
+    // Never shorter than three epochs: the demo compresses 5 minutes to a second, epochs do not shrink with it.
+    maxSampleAgeMs: Math.max(duration(layers.gates.maxSampleAgeMs), 3 * epochIntervalMs),
+  };
 }
 
 export function readRuntimeEnv(env: Readonly<Record<string, string | undefined>>, cwd: string): RuntimeEnv {
@@ -81,14 +127,4 @@ function readConfigFile(file: string, cwd: string): string {
 function displayPath(file: string, cwd: string): string {
   const relative = path.relative(cwd, file);
   return relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
-}
-
-/**
- * The duration in force for a configured one: as written in production; under the demo profile multiplied by
- * `demo.time_scale` with `demo.min_duration` as a floor, so "7 days stable" passes in seconds.
- */
-export function durationScaler(config: Pick<TriadConfig, 'layers' | 'env'>): (ms: number) => number {
-  if (config.env.profile !== 'demo') return (ms) => ms;
-  const { timeScale, minDurationMs } = config.layers.demo;
-  return (ms) => Math.max(minDurationMs, ms * timeScale);
 }

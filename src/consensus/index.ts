@@ -50,7 +50,7 @@ export {
   measurementKeys,
   measurementVector,
 } from './measurement.js';
-export type { AgreedLayer, LayerMeasurement, MeasurementField } from './measurement.js';
+export type { AgreedLayer, InstanceFigures, LayerMeasurement, MeasurementField } from './measurement.js';
 export { measureEpoch } from './outcome.js';
 export type { MeasuredEpoch } from './outcome.js';
 export { EpochParticipant } from './participant.js';

@@ -2,11 +2,19 @@ import { layerIds, type LayerId } from '../config/index.js';
 
 /**
  * The measurement vector m_i each node contributes to an epoch (DESIGN §3): per layer, the node's own
- * amplification, error rate and burden rate, plus whether it reports the layer at all and how many operations the
- * window held. Every entry is something whose *mean* over the cluster means something, so the agreed vector x̄ can
+ * amplification, error rate and burden rate, plus whether it reports the layer at all, how many operations the
+ * window held, and whether the window is settled (reporting, and no change of the layer or the one below it inside
+ * the window). Every entry is something whose *mean* over the cluster means something, so the agreed vector x̄ can
  * be turned back into cluster-wide figures (see agreedLayerView).
  */
-export const measurementFields = ['amplification', 'error_rate', 'burden_rate', 'reporting', 'samples'] as const;
+export const measurementFields = [
+  'amplification',
+  'error_rate',
+  'burden_rate',
+  'reporting',
+  'samples',
+  'settled',
+] as const;
 export type MeasurementField = (typeof measurementFields)[number];
 
 export const measurementKeys: readonly string[] = layerIds.flatMap((layer) =>
@@ -41,6 +49,8 @@ export function measurementVector(layers: Partial<Record<LayerId, LayerMeasureme
 export interface AgreedLayer {
   /** Instances whose measurement of this layer went into the figures. */
   reportingInstances: number;
+  /** True when every reporting instance's window is settled (see LayerSnapshot.settled): only then can it be judged. */
+  settled: boolean;
   /** Mean amplification over the instances that report the layer; undefined when none does. */
   amplification?: number;
   errorRate?: number;
@@ -63,6 +73,7 @@ export function agreedLayerView(agreed: readonly number[], members: number): Rec
     const reportingInstances = Math.round(reporting * members);
     view[layer] = {
       reportingInstances,
+      settled: reportingInstances > 0 && Math.round(at(layer, 'settled') * members) >= reportingInstances,
       ...(reportingInstances > 0
         ? {
             amplification: at(layer, 'amplification') / reporting,
@@ -97,16 +108,23 @@ export function memberDivergence(own: readonly number[], all: readonly (readonly
   return worst;
 }
 
+/** One instance's own figures for one layer, as its epoch snapshot carried them. */
+export interface InstanceFigures {
+  amplification?: number;
+  errorRate?: number;
+  samples: number;
+  settled: boolean;
+}
+
 /** One instance's own per-layer figures, read back from its measurement vector (its epoch snapshot). */
-export function instanceLayerFigures(
-  vector: readonly number[],
-): Record<LayerId, { amplification?: number; errorRate?: number; samples: number }> {
+export function instanceLayerFigures(vector: readonly number[]): Record<LayerId, InstanceFigures> {
   const at = (layer: LayerId, field: MeasurementField) => vector[indexOf(layer, field)] ?? 0;
-  const result = {} as Record<LayerId, { amplification?: number; errorRate?: number; samples: number }>;
+  const result = {} as Record<LayerId, InstanceFigures>;
   for (const layer of layerIds) {
     const samples = at(layer, 'samples');
     result[layer] = {
       samples,
+      settled: at(layer, 'settled') > 0,
       ...(at(layer, 'reporting') > 0 ? { amplification: at(layer, 'amplification') } : {}),
       ...(samples > 0 ? { errorRate: at(layer, 'error_rate') } : {}),
     };

@@ -1,5 +1,12 @@
-import type { AgreedLayer } from '../consensus/index.js';
-import { formatDurationMs, type LayerId, type LayersConfig } from '../config/index.js';
+import type { AgreedLayer, InstanceFigures } from '../consensus/index.js';
+import {
+  formatDurationMs,
+  layerIds,
+  type LayerConfig,
+  type LayerId,
+  type LayersConfig,
+  type Timing,
+} from '../config/index.js';
 import type { BandTracker } from './bands.js';
 import { isActive, layerConfig, requirementsOf, type DesiredState } from './desired-state.js';
 
@@ -23,14 +30,21 @@ export interface AgreedFigures {
   at: number;
   error: number;
   layers: Record<LayerId, AgreedLayer>;
+  /**
+   * Each instance's own figures from the same epoch (its snapshot, published with the outcome to every node), so a
+   * gate judges the instance it opens for, and a cluster mean never hides one instance outside its band.
+   */
+  instances: Record<string, Record<LayerId, InstanceFigures>>;
 }
 
 export interface GateInputs {
   config: LayersConfig;
-  /** Turns a configured duration into the one in force (the demo profile compresses them). */
-  duration: (ms: number) => number;
-  /** Agreed figures older than this are stale; at least a few consensus intervals, whatever the profile. */
-  maxSampleAgeMs: number;
+  /**
+   * In force for the profile: `duration` turns a configured duration into the one in force (the demo compresses
+   * them), `maxSampleAgeMs` is when agreed figures go stale, `minSamples` how many operations a window needs to be
+   * judged, `windowMs` how long a change takes to turn the window over.
+   */
+  timing: Pick<Timing, 'duration' | 'maxSampleAgeMs' | 'minSamples' | 'windowMs'>;
   now: number;
   before: DesiredState;
   after: DesiredState;
@@ -100,7 +114,7 @@ export function evaluateGates(
     const own = layerConfig(layer, config);
     const previous = [...config.stages].reverse().find((s) => s.stage < own.stage);
     if (previous) {
-      const windowMs = inputs.duration(previous.stableForMs);
+      const windowMs = inputs.timing.duration(previous.stableForMs);
       for (const l of previous.layers) {
         const since = activated.has(`${instance}|${l}`) ? undefined : inputs.activeSince(instance, l);
         const ranMs = since === undefined ? 0 : now - since;
@@ -114,6 +128,7 @@ export function evaluateGates(
           detail: since === undefined ? `${l} must run on ${instance} before ${layer}` : '',
         });
         addAgreedChecks(add, l, inputs);
+        addInstanceChecks(add, instance, l, inputs);
       }
     }
     addConsensusCheck(add, layer, inputs);
@@ -121,42 +136,101 @@ export function evaluateGates(
   return [...checks.values()];
 }
 
+/** Why figures cannot be judged (missing, stale, too few, a window spanning a change), or undefined when they can. */
+function unjudgeable(
+  layer: LayerId,
+  figures: { samples: number; settled: boolean } | undefined,
+  inputs: GateInputs,
+  who: string,
+): string | undefined {
+  const { agreed, now, timing } = inputs;
+  if (agreed === undefined) return 'no consensus epoch yet';
+  if (now - agreed.at > timing.maxSampleAgeMs)
+    return `agreed figures are ${formatDurationMs(now - agreed.at)} old (max ${formatDurationMs(timing.maxSampleAgeMs)})`;
+  if (figures === undefined) return `${who} reports no ${layer}`;
+  if (figures.samples < timing.minSamples)
+    return `${figures.samples} operations in the window${who === 'no instance' ? '' : ` of ${who}`}, need ${timing.minSamples}`;
+  if (!figures.settled) {
+    const below = layerIds[layerIds.indexOf(layer) - 1];
+    return `the window spans a change of ${layer}${below ? ` or ${below}` : ''} on ${who === 'no instance' ? 'an instance' : who}: judged once it has turned over (${formatDurationMs(timing.windowMs)})`;
+  }
+  return undefined;
+}
+
 function addAgreedChecks(add: (c: GateCheck) => void, layer: LayerId, inputs: GateInputs): void {
-  const { config, agreed, now } = inputs;
-  const { minSamples, errorRateBelow } = config.gates;
-  const band = layerConfig(layer, config).amplification;
-  const figures = agreed?.layers[layer];
-  const stale = agreed === undefined || now - agreed.at > inputs.maxSampleAgeMs;
-  const samples = figures?.samples ?? 0;
-  const missing = stale
-    ? agreed === undefined
-      ? 'no consensus epoch yet'
-      : `agreed figures are ${formatDurationMs(now - agreed.at)} old (max ${formatDurationMs(inputs.maxSampleAgeMs)})`
-    : figures === undefined || figures.reportingInstances === 0
-      ? `no instance reports ${layer}`
-      : samples < minSamples
-        ? `${samples} operations in the window, need ${minSamples}`
-        : undefined;
-  const base = { instance: '*', layer, samples };
+  const figures = inputs.agreed?.layers[layer];
+  const reported = figures && figures.reportingInstances > 0 ? figures : undefined;
+  const missing = unjudgeable(layer, reported, inputs, 'no instance');
+  const value = reported?.amplification;
+  addFigureChecks(
+    add,
+    { instance: '*', layer, samples: figures?.samples ?? 0 },
+    missing,
+    {
+      amplification:
+        value !== undefined && !missing
+          ? { value, inside: (band) => inputs.bands.peek(layer, band, value) }
+          : undefined,
+      errorRate: missing ? undefined : reported?.errorRate,
+    },
+    inputs,
+  );
+}
+
+/** The target instance's own figures of a layer it needs: the cluster mean may look fine while this one does not. */
+function addInstanceChecks(add: (c: GateCheck) => void, instance: string, layer: LayerId, inputs: GateInputs): void {
+  const own = inputs.agreed?.instances[instance]?.[layer];
+  const reported = own?.amplification !== undefined || own?.errorRate !== undefined ? own : undefined;
+  const missing = unjudgeable(layer, reported, inputs, instance);
+  const value = reported?.amplification;
+  addFigureChecks(
+    add,
+    { instance, layer, samples: own?.samples ?? 0 },
+    missing,
+    {
+      amplification:
+        value !== undefined && !missing
+          ? { value, inside: (band) => value >= band.acceptable[0] && value <= band.acceptable[1] }
+          : undefined,
+      errorRate: missing ? undefined : reported?.errorRate,
+    },
+    inputs,
+  );
+}
+
+function addFigureChecks(
+  add: (c: GateCheck) => void,
+  base: { instance: string; layer: LayerId; samples: number },
+  missing: string | undefined,
+  measured: {
+    amplification: { value: number; inside: (band: NonNullable<LayerConfig['amplification']>) => boolean } | undefined;
+    errorRate: number | undefined;
+  },
+  inputs: GateInputs,
+): void {
+  const band = layerConfig(base.layer, inputs.config).amplification;
+  const { errorRateBelow } = inputs.config.gates;
   if (band) {
     const [low, high] = band.acceptable;
-    const value = figures?.amplification;
-    const inside = value !== undefined && inputs.bands.peek(layer, band, value);
+    const a = measured.amplification;
     add({
       ...base,
       check: 'amplification',
-      status: missing ? 'INCONCLUSIVE' : inside ? 'PASS' : 'FAIL',
-      measured: value === undefined || missing ? 'n/a' : value.toFixed(2),
-      threshold: `${low.toFixed(2)}–${high.toFixed(2)} (re-entry ${(low + band.hysteresis).toFixed(2)}–${(high - band.hysteresis).toFixed(2)})`,
+      status: missing ? 'INCONCLUSIVE' : a && a.inside(band) ? 'PASS' : 'FAIL',
+      measured: a ? a.value.toFixed(2) : 'n/a',
+      threshold:
+        base.instance === '*'
+          ? `${low.toFixed(2)}–${high.toFixed(2)} (re-entry ${(low + band.hysteresis).toFixed(2)}–${(high - band.hysteresis).toFixed(2)})`
+          : `${low.toFixed(2)}–${high.toFixed(2)}`,
       detail: missing ?? '',
     });
   }
-  const rate = figures?.errorRate;
+  const rate = measured.errorRate;
   add({
     ...base,
     check: 'error_rate',
     status: missing ? 'INCONCLUSIVE' : rate !== undefined && rate < errorRateBelow ? 'PASS' : 'FAIL',
-    measured: rate === undefined || missing ? 'n/a' : `${(rate * 100).toFixed(2)}%`,
+    measured: rate === undefined ? 'n/a' : `${(rate * 100).toFixed(2)}%`,
     threshold: `< ${(errorRateBelow * 100).toFixed(2)}%`,
     detail: missing ?? '',
   });
@@ -164,7 +238,7 @@ function addAgreedChecks(add: (c: GateCheck) => void, layer: LayerId, inputs: Ga
 
 function addConsensusCheck(add: (c: GateCheck) => void, layer: LayerId, inputs: GateInputs): void {
   const { agreed, now, config } = inputs;
-  const maxAge = inputs.maxSampleAgeMs;
+  const maxAge = inputs.timing.maxSampleAgeMs;
   const limit = config.gates.consensusErrorBelow;
   const base = { instance: '*', layer, check: 'consensus' as const, samples: 0, threshold: `< ${limit}` };
   if (!agreed) {

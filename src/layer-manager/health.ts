@@ -1,5 +1,5 @@
-import { layerIds, type LayerId, type LayersConfig } from '../config/index.js';
-import type { HealthReport, LayerHealth } from '../protocol/index.js';
+import { layerIds, type AmplificationBand, type LayerId, type LayersConfig } from '../config/index.js';
+import type { HealthReport, InstanceLayerHealth, LayerHealth } from '../protocol/index.js';
 import { activeLayers, isActive, type DesiredState } from './desired-state.js';
 import type { AgreedFigures } from './gates.js';
 
@@ -20,6 +20,42 @@ export interface HealthInputs {
   consensus?: { error: number; converged: boolean; at: number; unreachable: string[] };
   /** The operations plan's P0 error rate (FrameworkErrorRateHigh): above it a layer FAILs, above the gate it WARNs. */
   errorRateFail?: number;
+  /** Fewer operations than this in an instance's window is too little to judge it (the profile's minimum). */
+  minSamples: number;
+}
+
+type Status = 'OK' | 'WARN' | 'FAIL';
+
+/** Amplification and error rate against the band and the gate: the verdict and what is wrong, for one figure set. */
+function judgeFigures(
+  band: AmplificationBand | undefined,
+  amplification: number | undefined,
+  errorRate: number | undefined,
+  limits: { errorRateFail: number; errorRateWarn: number },
+  prefix = '',
+): { status: Status; problems: string[] } {
+  let status: Status = 'OK';
+  const problems: string[] = [];
+  const worsen = (to: 'WARN' | 'FAIL', problem: string) => {
+    status = status === 'FAIL' || to === 'FAIL' ? 'FAIL' : 'WARN';
+    problems.push(`${prefix}${problem}`);
+  };
+  if (band && amplification !== undefined) {
+    if (amplification < band.alertBelow)
+      worsen('FAIL', `amplification ${amplification.toFixed(2)} below alert threshold ${band.alertBelow}`);
+    else if (amplification < band.acceptable[0] || amplification > band.acceptable[1])
+      worsen('WARN', `amplification ${amplification.toFixed(2)} outside ${band.acceptable[0]}–${band.acceptable[1]}`);
+  }
+  if (errorRate !== undefined) {
+    if (errorRate > limits.errorRateFail)
+      worsen('FAIL', `error rate ${(errorRate * 100).toFixed(2)}% above ${(limits.errorRateFail * 100).toFixed(0)}%`);
+    else if (errorRate >= limits.errorRateWarn)
+      worsen(
+        'WARN',
+        `error rate ${(errorRate * 100).toFixed(2)}% at or above ${(limits.errorRateWarn * 100).toFixed(0)}%`,
+      );
+  }
+  return { status, problems };
 }
 
 /**
@@ -55,35 +91,28 @@ export function layerHealth(inputs: HealthInputs): HealthReport {
     const figures = agreed?.layers[layer];
     const amplification = figures?.amplification;
     const errorRate = figures?.errorRate;
+    const limits = { errorRateFail: inputs.errorRateFail ?? 0.05, errorRateWarn: config.gates.errorRateBelow };
+    const perInstance = enabledOn.map((instance) => instanceHealth(instance, layer, band, inputs, limits));
     if (status !== 'OFF') {
-      if (amplification === undefined || (figures?.samples ?? 0) === 0) {
-        if (band) {
-          problems.push('no agreed amplification yet');
-          worsen('WARN');
-        }
-      } else if (band) {
-        if (amplification < band.alertBelow) {
-          problems.push(`amplification ${amplification.toFixed(2)} below alert threshold ${band.alertBelow}`);
-          worsen('FAIL');
-        } else if (amplification < band.acceptable[0] || amplification > band.acceptable[1]) {
-          problems.push(
-            `amplification ${amplification.toFixed(2)} outside ${band.acceptable[0]}–${band.acceptable[1]}`,
-          );
-          worsen('WARN');
-        }
+      const samples = figures?.samples ?? 0;
+      const unjudged =
+        band && (amplification === undefined || samples === 0)
+          ? 'no agreed amplification yet'
+          : samples > 0 && figures?.settled === false
+            ? 'the window spans a recent change on an instance: not judged until it turns over'
+            : undefined;
+      if (unjudged) {
+        problems.push(unjudged);
+        worsen('WARN');
       }
-      if (errorRate !== undefined && (figures?.samples ?? 0) > 0) {
-        if (errorRate > (inputs.errorRateFail ?? 0.05)) {
-          problems.push(
-            `error rate ${(errorRate * 100).toFixed(2)}% above ${((inputs.errorRateFail ?? 0.05) * 100).toFixed(0)}%`,
-          );
-          worsen('FAIL');
-        } else if (errorRate >= config.gates.errorRateBelow) {
-          problems.push(
-            `error rate ${(errorRate * 100).toFixed(2)}% at or above ${(config.gates.errorRateBelow * 100).toFixed(0)}%`,
-          );
-          worsen('WARN');
-        }
+      const cluster = unjudged
+        ? { status: 'OK' as const, problems: [] }
+        : judgeFigures(band, samples > 0 ? amplification : undefined, samples > 0 ? errorRate : undefined, limits);
+      // An instance that cannot be judged yet says why in its own row; only verdicts reach the layer's status.
+      for (const judged of [cluster, ...perInstance]) {
+        if (judged.status !== 'FAIL' && judged.status !== 'WARN') continue;
+        problems.push(...judged.problems);
+        worsen(judged.status);
       }
     }
     return {
@@ -100,6 +129,7 @@ export function layerHealth(inputs: HealthInputs): HealthReport {
       error_rate: errorRate ?? 0,
       samples: figures?.samples ?? 0,
       problems,
+      instances: perInstance,
     };
   });
   const consensusOk = inputs.consensus?.converged ?? false;
@@ -113,6 +143,37 @@ export function layerHealth(inputs: HealthInputs): HealthReport {
     unreachable,
     healthy: report.every((l) => l.status !== 'FAIL') && consensusOk && unreachable.length === 0,
   };
+}
+
+/** One instance's own figures for the layer (its snapshot in the last epoch), judged like the cluster's. */
+function instanceHealth(
+  instance: string,
+  layer: LayerId,
+  band: AmplificationBand | undefined,
+  inputs: HealthInputs,
+  limits: { errorRateFail: number; errorRateWarn: number },
+): InstanceLayerHealth {
+  const own = inputs.agreed?.instances[instance]?.[layer];
+  const base = {
+    instance,
+    has_amplification: own?.amplification !== undefined,
+    amplification: own?.amplification ?? 0,
+    has_error_rate: own?.errorRate !== undefined,
+    error_rate: own?.errorRate ?? 0,
+    samples: own?.samples ?? 0,
+    settled: own?.settled ?? false,
+  };
+  const unknown = (why: string): InstanceLayerHealth => ({
+    ...base,
+    status: 'UNKNOWN',
+    problems: [`${instance}: ${why}`],
+  });
+  if (!own || (own.amplification === undefined && own.errorRate === undefined)) return unknown('no figures yet');
+  if (own.samples < inputs.minSamples)
+    return unknown(`${own.samples} operations in the window, need ${inputs.minSamples} to judge`);
+  if (!own.settled) return unknown('window spans a recent change: not judged until it turns over');
+  const judged = judgeFigures(band, own.amplification, own.errorRate, limits, `${instance}: `);
+  return { ...base, ...judged };
 }
 
 /** All six layers, or the ones asked for. */

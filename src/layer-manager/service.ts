@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { LayerId, LayersConfig } from '../config/index.js';
+import type { LayerId, LayersConfig, Timing } from '../config/index.js';
 import type { InstanceApply, MutationPlan, MutationResult, WireGateCheck } from '../protocol/index.js';
 import { TriadError, type Clock, type Logger } from '../shared/index.js';
 import { appendAudit, lockKeys, notify, withTransaction } from '../storage/index.js';
@@ -31,9 +31,8 @@ export interface LayerManagerDeps {
   members: readonly string[];
   clock: Clock;
   log: Logger;
-  duration: (ms: number) => number;
-  /** How old agreed figures may be for a gate to use them. */
-  maxSampleAgeMs: number;
+  /** Durations, minimums and the window in force for the profile (gates, detection budgets). */
+  timing: Timing;
   agreed: () => AgreedFigures | undefined;
   bands: BandTracker;
   reachable: (instance: string) => boolean;
@@ -44,8 +43,6 @@ export interface LayerManagerDeps {
   /** A layer went down through a rollback path: `reason` is "manual" or the trigger id. */
   onRollback: (layer: LayerId, reason: string) => void;
   lockWaitMs?: number;
-  /** For the detection budget of activations: the figures' window and how often the leader evaluates triggers. */
-  detection: { windowMs: number; evaluationIntervalMs: number };
 }
 
 export interface MutationContext {
@@ -246,8 +243,7 @@ export class LayerManager {
     }
     return evaluateGates(targets, {
       config: this.deps.layers,
-      duration: this.deps.duration,
-      maxSampleAgeMs: this.deps.maxSampleAgeMs,
+      timing: this.deps.timing,
       now: this.deps.clock.now(),
       before,
       after,
@@ -289,14 +285,12 @@ export class LayerManager {
       detection_budgets: [
         ...new Set(p.transitions.filter((t) => t.action === 'activate').map((t) => t.subject as LayerId)),
       ].flatMap((layer) =>
-        detectionBudgets(layer, this.deps.layers, { ...this.deps.detection, duration: this.deps.duration }).map(
-          (b) => ({
-            layer,
-            trigger_id: b.triggerId,
-            budget_ms: b.budgetMs,
-            for_ms: b.forMs,
-          }),
-        ),
+        detectionBudgets(layer, this.deps.layers, this.deps.timing).map((b) => ({
+          layer,
+          trigger_id: b.triggerId,
+          budget_ms: b.budgetMs,
+          for_ms: b.forMs,
+        })),
       ),
       // Applying is a fetch of the version plus an in-memory switch: the round trip dominates what an instance takes.
       instances: this.deps.members.map((instance) => ({

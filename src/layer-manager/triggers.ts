@@ -1,11 +1,8 @@
-import { layerIds, type LayerId, type LayersConfig, type RollbackTriggerConfig } from '../config/index.js';
+import { layerIds, type LayerId, type LayersConfig, type RollbackTriggerConfig, type Timing } from '../config/index.js';
+import type { InstanceFigures } from '../consensus/index.js';
 
 /** One instance's own figures for a layer, from its snapshot in the last epoch. */
-export interface InstanceLayerFigures {
-  amplification?: number;
-  errorRate?: number;
-  samples: number;
-}
+export type InstanceLayerFigures = InstanceFigures;
 
 export interface TriggerInputs {
   now: number;
@@ -28,9 +25,10 @@ export interface TriggerFiring {
 
 /**
  * The automatic rollback triggers of layers.yaml, evaluated each epoch on the leader. A condition must hold
- * continuously for its `for:` duration (from the injected clock) before it fires; it fires once per hold, and a
- * figure that cannot be judged (no data, too few samples) ends the hold rather than extending it. Nothing here ever
- * activates a layer: a metric that recovers only clears the hold.
+ * continuously for its hold (`for:`, never shorter than the figure's window; from the injected clock) before it
+ * fires; it fires once per hold, and a figure that cannot be judged (no data, too few samples, a window that spans a
+ * change of the layer or the one below it) ends the hold rather than extending it. Nothing here ever activates a
+ * layer: a metric that recovers only clears the hold.
  */
 export class TriggerEvaluator {
   private readonly holding = new Map<string, number>();
@@ -38,9 +36,8 @@ export class TriggerEvaluator {
 
   constructor(
     private readonly config: LayersConfig,
-    private readonly duration: (ms: number) => number,
-    /** Fewer operations than this on an instance is too little to roll back on. */
-    private readonly minSamples = 20,
+    /** `minSamples`: fewer operations than this on an instance is too little to roll back on. */
+    private readonly timing: Pick<Timing, 'holdMs' | 'minSamples'>,
   ) {}
 
   evaluate(inputs: TriggerInputs): TriggerFiring[] {
@@ -60,7 +57,7 @@ export class TriggerEvaluator {
           const since = this.holding.get(key) ?? inputs.now;
           this.holding.set(key, since);
           const heldMs = inputs.now - since;
-          if (heldMs >= this.duration(trigger.forMs) && !this.fired.has(key)) {
+          if (heldMs >= this.timing.holdMs(trigger) && !this.fired.has(key)) {
             this.fired.add(key);
             firings.push({ trigger, layer, instance, value, heldMs });
           }
@@ -90,7 +87,7 @@ export class TriggerEvaluator {
   ): number | undefined {
     if (trigger.metric === 'consensus_error') return inputs.consensusError;
     const f = inputs.figures(instance, layer);
-    if (!f || f.samples < this.minSamples) return undefined;
+    if (!f || f.samples < this.timing.minSamples || !f.settled) return undefined;
     switch (trigger.metric) {
       case 'amplification':
         return f.amplification;
@@ -108,21 +105,21 @@ export class TriggerEvaluator {
 
 /**
  * How long a failing layer would run before a trigger rolls it back: the window its figures need to turn over,
- * plus the trigger's `for:`, plus one evaluation interval. Printed by an activation's --dry-run, fastest first.
+ * plus the trigger's hold, plus one evaluation interval. Printed by an activation's --dry-run, fastest first.
  */
 export function detectionBudgets(
   layer: LayerId,
   config: LayersConfig,
-  timing: { windowMs: number; evaluationIntervalMs: number; duration: (ms: number) => number },
+  timing: Pick<Timing, 'windowMs' | 'epochIntervalMs' | 'holdMs'>,
 ): { triggerId: string; budgetMs: number; forMs: number }[] {
   return config.rollbackTriggers
     .filter((t) => t.layer === layer || t.layer === '*')
     .filter((t) => t.metric !== 'amplification_drop' || config.layers.find((l) => l.id === layer)?.amplification)
     .map((t) => {
-      const forMs = timing.duration(t.forMs);
+      const forMs = timing.holdMs(t);
       // A consensus-error trigger reads each epoch's own figure, not a window of operations.
       const windowMs = t.metric === 'consensus_error' ? 0 : timing.windowMs;
-      return { triggerId: t.id, forMs, budgetMs: windowMs + forMs + timing.evaluationIntervalMs };
+      return { triggerId: t.id, forMs, budgetMs: windowMs + forMs + timing.epochIntervalMs };
     })
     .sort((a, b) => a.budgetMs - b.budgetMs);
 }

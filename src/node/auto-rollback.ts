@@ -17,7 +17,6 @@ export interface AutoRollbackDeps {
   pool: pg.Pool;
   clock: Clock;
   log: Logger;
-  duration: (ms: number) => number;
   members: readonly string[];
   desired: () => DesiredState;
 }
@@ -36,7 +35,7 @@ export function createAutoRollback(deps: AutoRollbackDeps) {
   const { config, log, clock } = deps;
   // The gates' bar for "enough data" holds for rolling back too, per instance: a freshly activated layer's first few
   // operations must not take it down on one unlucky failure.
-  const evaluator = new TriggerEvaluator(config.layers, deps.duration, config.layers.gates.minSamples);
+  const evaluator = new TriggerEvaluator(config.layers, config.timing);
   let running = Promise.resolve();
 
   /** One change for one trigger on one layer, however many instances it fired on (one version, one audit row). */
@@ -45,7 +44,7 @@ export function createAutoRollback(deps: AutoRollbackDeps) {
     const instances = firings.map((f) => f.instance);
     const instance = instances.join(',');
     const condition = `${trigger.metric} ${trigger.op === 'below' ? '<' : '>'} ${trigger.threshold}`;
-    const reason = `automatic rollback: trigger ${trigger.id} (${condition} for ${formatDurationMs(deps.duration(trigger.forMs))}; measured ${value.toFixed(4)} in epoch ${outcome.epoch_id})`;
+    const reason = `automatic rollback: trigger ${trigger.id} (${condition} for ${formatDurationMs(config.timing.holdMs(trigger))}; measured ${value.toFixed(4)} in epoch ${outcome.epoch_id})`;
     try {
       const result = await deps.manager.mutate(
         {

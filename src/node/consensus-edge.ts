@@ -130,11 +130,7 @@ export function createConsensusEdge(deps: ConsensusEdgeDeps) {
     adminHandlers,
     readinessCheck,
     view,
-    start: () =>
-      coordinator.start(
-        config.env.profile === 'demo' ? config.cluster.consensus.demoIntervalMs : config.cluster.consensus.intervalMs,
-        deps.isLeader,
-      ),
+    start: () => coordinator.start(config.timing.epochIntervalMs, deps.isLeader),
     async stop() {
       await coordinator.stop();
       transport.close();

@@ -1,6 +1,6 @@
 import type { Client, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { durationScaler, layerIds, type TriadConfig } from '../config/index.js';
-import { agreedLayerView, type ConsensusCoordinator } from '../consensus/index.js';
+import { layerIds, type TriadConfig } from '../config/index.js';
+import { agreedLayerView, instanceLayerFigures, type ConsensusCoordinator } from '../consensus/index.js';
 import type { CheckResult } from '../health/index.js';
 import {
   appliedLayerNames,
@@ -66,7 +66,6 @@ export function createLayerEdge(deps: LayerEdgeDeps) {
   const { pool } = deps;
   const store = new DesiredStateStore(members);
   const bands = new BandTracker();
-  const duration = durationScaler(config);
   let storageError: string | undefined;
   const journal = createConsensusJournal({ pool, clock, log });
 
@@ -118,13 +117,7 @@ export function createLayerEdge(deps: LayerEdgeDeps) {
     members,
     clock,
     log,
-    duration,
-    // Never shorter than three consensus intervals: the demo compresses 5 minutes to a second, epochs do not shrink.
-    maxSampleAgeMs: Math.max(
-      duration(config.layers.gates.maxSampleAgeMs),
-      3 *
-        (config.env.profile === 'demo' ? config.cluster.consensus.demoIntervalMs : config.cluster.consensus.intervalMs),
-    ),
+    timing: config.timing,
     agreed,
     bands,
     reachable: (m) => m === self || deps.isReachable(m),
@@ -137,7 +130,6 @@ export function createLayerEdge(deps: LayerEdgeDeps) {
       return reply.applied_version;
     },
     onRollback: (layer, reason) => metrics.rollbacks.inc({ layer, reason }),
-    detection: { windowMs: windowMs(config), evaluationIntervalMs: consensusIntervalMs(config) },
   });
 
   const autoRollback = createAutoRollback({
@@ -146,7 +138,6 @@ export function createLayerEdge(deps: LayerEdgeDeps) {
     pool,
     clock,
     log,
-    duration,
     members,
     desired: () => applier.applied.state,
   });
@@ -219,6 +210,7 @@ export function createLayerEdge(deps: LayerEdgeDeps) {
       const last = deps.consensus.last();
       return layerHealth({
         config: config.layers,
+        minSamples: config.timing.minSamples,
         layers: healthLayers(request.layers),
         desired: { version: latest.version, state: latest.state },
         instances,
@@ -288,7 +280,7 @@ export function createLayerEdge(deps: LayerEdgeDeps) {
       const figures = figuresOf(outcome);
       for (const layer of config.layers.layers) {
         const f = figures?.layers[layer.id];
-        if (layer.amplification && f?.amplification !== undefined && f.samples >= config.layers.gates.minSamples)
+        if (layer.amplification && f?.amplification !== undefined && f.settled && f.samples >= config.timing.minSamples)
           bands.update(layer.id, layer.amplification, f.amplification);
       }
       if (outcome.initiator === self) journal.record(measurementRow(outcome));
@@ -315,16 +307,6 @@ export function createLayerEdge(deps: LayerEdgeDeps) {
   };
 }
 
-/** The window the runtime measures over: what a rollback trigger's figures need to turn over. */
-function windowMs(config: TriadConfig): number {
-  return config.env.profile === 'demo' ? config.cluster.runtime.demoWindowMs : config.cluster.runtime.windowMs;
-}
-
-/** How often the leader runs an epoch, and so evaluates the rollback triggers. */
-function consensusIntervalMs(config: TriadConfig): number {
-  return config.env.profile === 'demo' ? config.cluster.consensus.demoIntervalMs : config.cluster.consensus.intervalMs;
-}
-
 function figuresOf(outcome: EpochOutcome | undefined): AgreedFigures | undefined {
   if (!outcome) return undefined;
   const reporting = outcome.members.filter((m) => m.reachable).length;
@@ -332,6 +314,9 @@ function figuresOf(outcome: EpochOutcome | undefined): AgreedFigures | undefined
     at: outcome.started_at_ms,
     error: outcome.error,
     layers: agreedLayerView(outcome.agreed, Math.max(1, reporting)),
+    instances: Object.fromEntries(
+      outcome.members.filter((m) => m.reachable).map((m) => [m.member, instanceLayerFigures(m.snapshot)]),
+    ),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Client, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { CronExpressionParser } from 'cron-parser';
 import type pg from 'pg';
-import { durationScaler, isLayerId, layerIds, type LayerId, type TriadConfig } from '../config/index.js';
+import { isLayerId, layerIds, type LayerId, type TriadConfig } from '../config/index.js';
 import { agreedLayerView, measurementVector } from '../consensus/index.js';
 import type { DesiredState } from '../layer-manager/index.js';
 import type { LiveState } from '../live-state/index.js';
@@ -49,7 +49,7 @@ const week = 7 * 86_400_000;
 export function createRuntimeEdge(deps: RuntimeEdgeDeps) {
   const { config, self, clock, log } = deps;
   const demo = config.env.profile === 'demo';
-  const duration = durationScaler(config);
+  const { duration, windowMs } = config.timing;
   const schedule = config.layers.layers.find((l) => l.id === 'R6')?.schedule;
   // The demo compresses R6's week like every other duration; production follows the cron expression.
   const r6 =
@@ -79,7 +79,7 @@ export function createRuntimeEdge(deps: RuntimeEdgeDeps) {
     metrics: deps.metrics,
     sink: deps.sink,
     intervalMs: config.cluster.synthetic.intervalMs,
-    windowMs: demo ? config.cluster.runtime.demoWindowMs : config.cluster.runtime.windowMs,
+    windowMs,
     r6,
     isLeader: deps.isLeader,
     liveState: deps.liveState,
@@ -238,6 +238,7 @@ export function createRuntimeEdge(deps: RuntimeEdgeDeps) {
               burden_rate: s.rate,
               reporting: s.active && s.amplification !== undefined ? 1 : 0,
               samples: s.ops,
+              settled: s.active && s.amplification !== undefined && s.settled ? 1 : 0,
             },
           ]),
         ),

@@ -99,6 +99,19 @@ export interface LayerHealth {
   error_rate: number;
   samples: number;
   problems: string[];
+  instances: InstanceLayerHealth[];
+}
+
+export interface InstanceLayerHealth {
+  instance: string;
+  status: 'OK' | 'WARN' | 'FAIL' | 'UNKNOWN';
+  has_amplification: boolean;
+  amplification: number;
+  has_error_rate: boolean;
+  error_rate: number;
+  samples: number;
+  settled: boolean;
+  problems: string[];
 }
 
 export interface HealthReport {

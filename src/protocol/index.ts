@@ -25,6 +25,7 @@ export type {
   InjectFaultReply,
   InjectFaultRequest,
   InstanceApply,
+  InstanceLayerHealth,
   LayerFault,
   LayerHealth,
   MutationEvent,

@@ -38,6 +38,12 @@ export interface LayerSnapshot extends LayerFigures {
   percentage: number;
   amplification?: number;
   errorRate?: number;
+  /**
+   * False while the window still holds operations from before the last change of this layer or of the layer its ratio
+   * is taken against (enablement or percentage): such a window mixes two configurations, so its figures describe
+   * neither, and gates and triggers must treat them as INCONCLUSIVE until the window has turned over.
+   */
+  settled: boolean;
 }
 
 export interface R6Run {
@@ -66,10 +72,13 @@ export class FrameworkRuntime {
   private readonly startedAt: number;
   /** When each active layer was switched on here: its rate is measured over min(window, time since). */
   private readonly activatedAt = new Map<LayerId, number>();
+  /** When each layer's enablement or percentage last changed here (node start counts: nothing came before it). */
+  private readonly changedAt = new Map<LayerId, number>();
 
   constructor(private readonly deps: RuntimeDeps) {
     this.startedAt = deps.clock.now();
     this.window = new SlidingWindow(deps.windowMs);
+    for (const layer of layerIds) this.changedAt.set(layer, this.startedAt);
     this.publishActive();
   }
 
@@ -78,6 +87,7 @@ export class FrameworkRuntime {
     for (const layer of layerIds) {
       if (!applied.layers.has(layer)) this.activatedAt.delete(layer);
       else if (!this.activatedAt.has(layer)) this.activatedAt.set(layer, now);
+      if (applied.layers.get(layer) !== this.applied.layers.get(layer)) this.changedAt.set(layer, now);
     }
     this.applied = applied;
     this.publishActive();
@@ -181,13 +191,15 @@ export class FrameworkRuntime {
       };
     }
     const amplification = amplificationByLayer(figures);
-    return layerIds.map((layer) => ({
+    const changed = (layer: LayerId | undefined) => (layer ? (this.changedAt.get(layer) ?? now) : 0);
+    return layerIds.map((layer, i) => ({
       layer,
       ...figures[layer],
       active: this.applied.layers.has(layer),
       percentage: this.applied.layers.get(layer) ?? 0,
       ...(amplification[layer] !== undefined ? { amplification: amplification[layer] } : {}),
       ...(figures[layer].ops > 0 ? { errorRate: figures[layer].errors / figures[layer].ops } : {}),
+      settled: now - Math.max(changed(layer), changed(layerIds[i - 1])) >= this.deps.windowMs,
     }));
   }
 

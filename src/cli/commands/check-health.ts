@@ -54,6 +54,18 @@ function render(r: HealthReport): string {
   const consensus = r.consensus_at_ms
     ? `consensus error ${r.consensus_error.toExponential(2)} (${r.consensus_converged ? 'converged' : 'NOT converged'})`
     : 'consensus: no epoch yet';
+  // Each instance on its own figures: the cluster's agreed mean above can look fine while one instance is not.
+  const perInstance = r.layers.flatMap((l) =>
+    (l.instances ?? []).map((i) => [
+      l.layer,
+      i.instance,
+      i.status,
+      i.has_amplification ? i.amplification.toFixed(2) : '-',
+      i.has_error_rate ? `${(i.error_rate * 100).toFixed(2)}%` : '-',
+      String(i.samples),
+      i.problems.map((p) => p.replace(`${i.instance}: `, '')).join('; '),
+    ]),
+  );
   return [
     `desired state v${r.desired_version} · ${consensus}${r.unreachable.length ? ` · unreachable: ${r.unreachable.join(', ')}` : ''}`,
     '',
@@ -61,6 +73,13 @@ function render(r: HealthReport): string {
       ['LAYER', 'STATUS', 'ENABLED ON', 'RUNNING ON', 'AMPLIFICATION', 'ACCEPTABLE', 'ERRORS', 'SAMPLES', 'PROBLEMS'],
       rows,
     ),
+    ...(perInstance.length > 0
+      ? [
+          '',
+          'per instance:',
+          formatTable(['LAYER', 'INSTANCE', 'STATUS', 'AMPLIFICATION', 'ERRORS', 'SAMPLES', 'NOTES'], perInstance),
+        ]
+      : []),
     r.healthy ? 'healthy' : 'NOT healthy',
     '',
   ].join('\n');

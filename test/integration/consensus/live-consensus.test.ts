@@ -8,8 +8,22 @@ import { readyOf, runTriad, scrapeValue, TestCluster, waitFor } from '../../fixt
 /** A realistic, distinct measurement per node: node i reports R1 and R2 with its own ratio, rate and counts. */
 const measurementOf = (i: number) =>
   measurementVector({
-    R1: { amplification: 1, error_rate: 0.001 * i, burden_rate: 0.01 * (i + 1), reporting: 1, samples: 100 + i },
-    R2: { amplification: 2 + 0.05 * i, error_rate: 0, burden_rate: 0.02 * (i + 1), reporting: 1, samples: 100 + i },
+    R1: {
+      amplification: 1,
+      error_rate: 0.001 * i,
+      burden_rate: 0.01 * (i + 1),
+      reporting: 1,
+      samples: 100 + i,
+      settled: 1,
+    },
+    R2: {
+      amplification: 2 + 0.05 * i,
+      error_rate: 0,
+      burden_rate: 0.02 * (i + 1),
+      reporting: 1,
+      samples: 100 + i,
+      settled: 1,
+    },
   });
 
 async function setMeasurement(grpc: string, value: number[]): Promise<void> {

@@ -27,9 +27,10 @@ describe('automatic rollback on a demo cluster (compressed durations, injected f
   test('an activation dry run prints its detection budget per trigger', async () => {
     const dry = await triad('activate-layers', '--layers', 'R6', '--dry-run', '--force', '--reason', 'look');
     expect(dry.code).toBe(0);
-    // Demo: window 4 s + for (1 h compressed to the 1 s floor) + evaluation every 0.5 s.
+    // Demo: window 4 s + hold (1 h compresses to the 1 s floor, but a hold is never shorter than the 4 s window it
+    // reads) + evaluation every 0.5 s.
     expect(dry.stdout).toContain(
-      'detection budget (window + for: + evaluation interval, per rollback trigger):\n  R6     5.5s  error_rate_high (for 1s)\n  R6     5.5s  amplification_degraded (for 1s)\n',
+      'detection budget (window + for: + evaluation interval, per rollback trigger):\n  R6     8.5s  error_rate_high (for 4s)\n  R6     8.5s  amplification_degraded (for 4s)\n',
     );
   });
 
@@ -63,7 +64,7 @@ describe('automatic rollback on a demo cluster (compressed durations, injected f
     );
     expect(audit.rows[0]!.before_version).toBe(String(before));
     expect(audit.rows[0]!.reason).toMatch(
-      /^automatic rollback: trigger amplification_degraded \(amplification_drop > 0\.3 for 1s; measured 0\.\d+ in epoch /,
+      /^automatic rollback: trigger amplification_degraded \(amplification_drop > 0\.3 for 4s; measured 0\.\d+ in epoch /,
     );
     const alerts = await cluster.db!.pool.query<{ alert: string; severity: string; layer: string; instance: string }>(
       'SELECT alert, severity, layer, instance FROM alert_history',

@@ -68,8 +68,7 @@ describe.each([
       members,
       clock: systemClock,
       log,
-      duration: (ms) => ms,
-      maxSampleAgeMs: 300_000,
+      timing: config.timing,
       agreed: () => undefined,
       bands: new BandTracker(),
       reachable: () => true,
@@ -77,7 +76,6 @@ describe.each([
       pushApply: (_instance, version) => applier.applyAtLeast(version),
       onRollback: () => undefined,
       lockWaitMs,
-      detection: { windowMs: 300_000, evaluationIntervalMs: 10_000 },
     });
     managers.push(m);
     return m;

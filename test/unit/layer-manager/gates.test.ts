@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { parseLayersConfig, type LayerId } from '../../../src/config/index.js';
-import { agreedLayerView, measurementVector } from '../../../src/consensus/index.js';
+import { agreedLayerView, instanceLayerFigures, measurementVector } from '../../../src/consensus/index.js';
 import {
   activate,
   BandTracker,
@@ -22,19 +22,33 @@ const members = ['alpha', 'beta', 'gamma'];
 const stage1 = activate(emptyState(members), { layers: ['R1', 'R2'], instances: members, percentage: 100 });
 
 /** Agreed figures as the consensus would deliver them: every instance reports R1 and R2 with these values. */
-function agreed(r2Amplification: number, errorRate = 0.001, samples = 100, at = now) {
+function agreed(r2Amplification: number, errorRate = 0.001, samples = 100, at = now, settled = 1) {
   const vector = measurementVector({
-    R1: { amplification: 1, error_rate: errorRate, burden_rate: 1, reporting: 1, samples },
-    R2: { amplification: r2Amplification, error_rate: errorRate, burden_rate: r2Amplification, reporting: 1, samples },
+    R1: { amplification: 1, error_rate: errorRate, burden_rate: 1, reporting: 1, samples, settled },
+    R2: {
+      amplification: r2Amplification,
+      error_rate: errorRate,
+      burden_rate: r2Amplification,
+      reporting: 1,
+      samples,
+      settled,
+    },
   });
-  return { at, error: 0, layers: agreedLayerView(vector, 1) };
+  const own = instanceLayerFigures(vector);
+  return {
+    at,
+    error: 0,
+    layers: agreedLayerView(vector, 1),
+    instances: Object.fromEntries(members.map((m) => [m, own])),
+  };
 }
+
+const production = { duration: (ms: number) => ms, maxSampleAgeMs: 300_000, minSamples: 20, windowMs: 300_000 };
 
 function inputs(overrides: Partial<GateInputs> = {}): GateInputs {
   return {
     config: layers,
-    duration: (ms) => ms,
-    maxSampleAgeMs: 300_000,
+    timing: production,
     now,
     before: stage1,
     after: activate(stage1, { layers: ['R3'], instances: ['alpha'], percentage: 100 }),
@@ -60,9 +74,12 @@ describe('gates for R3 (stage 2) on alpha', () => {
       'lock:R3:*': 'PASS',
       'stable:R1:alpha': 'PASS',
       'error_rate:R1:*': 'PASS',
+      'error_rate:R1:alpha': 'PASS',
       'stable:R2:alpha': 'PASS',
       'amplification:R2:*': 'PASS',
       'error_rate:R2:*': 'PASS',
+      'amplification:R2:alpha': 'PASS',
+      'error_rate:R2:alpha': 'PASS',
       'consensus:R3:*': 'PASS',
     });
   });
@@ -76,7 +93,7 @@ describe('gates for R3 (stage 2) on alpha', () => {
   test('the demo profile compresses the window: 13 seconds of stage 1 pass a 7-day gate scaled by 1/50,000', () => {
     const demo = (ms: number) => Math.max(1_000, ms / 50_000);
     const stable = (duration: (ms: number) => number) =>
-      evaluateGates(target, inputs({ activeSince: () => now - 13_000, duration })).find(
+      evaluateGates(target, inputs({ activeSince: () => now - 13_000, timing: { ...production, duration } })).find(
         (c) => c.check === 'stable' && c.layer === 'R2',
       );
     expect(stable(demo)).toMatchObject({ status: 'PASS', threshold: 'stage 1 active ≥ 12.1s' });
@@ -103,6 +120,40 @@ describe('gates for R3 (stage 2) on alpha', () => {
       status: 'INCONCLUSIVE',
       samples: 5,
       detail: '5 operations in the window, need 20',
+    });
+  });
+
+  test('a window that spans a change of R2 or R1 is INCONCLUSIVE until it turns over, on the cluster and the instance', () => {
+    const mixed = evaluateGates(target, inputs({ agreed: agreed(2.07, 0.001, 100, now, 0) }));
+    expect(mixed.find((c) => c.check === 'amplification' && c.instance === '*')).toMatchObject({
+      status: 'INCONCLUSIVE',
+      detail: 'the window spans a change of R2 or R1 on an instance: judged once it has turned over (5m)',
+    });
+    expect(mixed.find((c) => c.check === 'amplification' && c.instance === 'alpha')).toMatchObject({
+      status: 'INCONCLUSIVE',
+      detail: 'the window spans a change of R2 or R1 on alpha: judged once it has turned over (5m)',
+    });
+    expect(mixed.filter((c) => c.status === 'PASS').map((c) => c.check)).not.toContain('amplification');
+  });
+
+  test('one instance outside its band fails the gate for that instance even when the cluster mean is inside', () => {
+    const figures = agreed(2.07);
+    const alphaLow = instanceLayerFigures(
+      measurementVector({
+        R1: { amplification: 1, error_rate: 0, burden_rate: 1, reporting: 1, samples: 40, settled: 1 },
+        R2: { amplification: 1.5, error_rate: 0, burden_rate: 1.5, reporting: 1, samples: 40, settled: 1 },
+      }),
+    );
+    const checks = evaluateGates(
+      target,
+      inputs({ agreed: { ...figures, instances: { ...figures.instances, alpha: alphaLow } } }),
+    );
+    expect(checks.find((c) => c.check === 'amplification' && c.instance === '*')?.status).toBe('PASS');
+    expect(checks.find((c) => c.check === 'amplification' && c.instance === 'alpha')).toMatchObject({
+      status: 'FAIL',
+      measured: '1.50',
+      threshold: '1.85–2.30',
+      samples: 40,
     });
   });
 
