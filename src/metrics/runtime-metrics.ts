@@ -8,7 +8,8 @@ export interface RuntimeMetrics {
   errors: Counter<'layer' | 'framework' | 'error_type'>;
   duration: Histogram<'layer'>;
   queueDepth: Gauge;
-  burdenSaved: Counter<'layer'>;
+  /** Seconds of manual burden saved (operations carry hours: convert at `inc`). */
+  burdenSaved: Counter<'layer' | 'framework'>;
   amplification: Gauge<'layer'>;
   cascade: Gauge;
   frameworkActive: Gauge<'layer' | 'framework'>;
@@ -18,7 +19,7 @@ export interface RuntimeMetrics {
 
 const planGauges: Record<string, string> = {
   r1_sovereignty_score: 'Share of R1 operations that succeeded in the window (0–1).',
-  r1_baseline_burden_hours: 'R1 burden saved in the window, hours.',
+  r1_baseline_burden_seconds: 'R1 burden saved in the window, seconds.',
   r2_alpha_amplification: 'α: R2 amplification (same as amplification_ratio{layer="R2"}).',
   r2_bridges_active: 'R2 frameworks running on this node.',
   r3_beta_amplification: 'β: R3 amplification (same as amplification_ratio{layer="R3"}).',
@@ -73,9 +74,9 @@ export function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
       registers,
     }),
     burdenSaved: new Counter({
-      name: 'burden_saved_hours_total',
-      help: "Hours of manual burden saved by the layer's operations.",
-      labelNames: ['layer'],
+      name: 'burden_saved_seconds_total',
+      help: "Seconds of manual burden saved by the framework's operations (hours per week: recording rules).",
+      labelNames: ['layer', 'framework'],
       registers,
     }),
     amplification: new Gauge({
