@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { FrameworkConfig } from '../config/index.js';
+import { cohorts, errorTypes } from '../runtime/index.js';
 
 /** The framework runtime's metrics (docs/metrics.md "Framework runtime"); this node's own view. */
 export interface RuntimeMetrics {
@@ -34,9 +36,10 @@ const planGauges: Record<string, string> = {
   r6_strategic_orchestrations: 'R6 orchestration runs in the window.',
 };
 
-export function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
+/** `frameworks`: every framework of layers.yaml; each of its counter series exists, at 0, from the start. */
+export function createRuntimeMetrics(registry: Registry, frameworks: readonly FrameworkConfig[]): RuntimeMetrics {
   const registers = [registry];
-  return {
+  const metrics: RuntimeMetrics = {
     fires: new Counter({
       name: 'framework_fires_total',
       help: 'Framework executions started (scheduled runs and ingested operations).',
@@ -100,4 +103,15 @@ export function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
       Object.entries(planGauges).map(([name, help]) => [name, new Gauge({ name, help, registers })]),
     ),
   };
+  // Every series of a closed label set starts at 0 (Prometheus practice): rate(), the error-rate alert and the
+  // panels then read 0 before the first operation or the first error, rather than nothing.
+  for (const { layer, id: framework } of frameworks) {
+    const labels = { layer, framework };
+    metrics.fires.inc(labels, 0);
+    for (const cohort of cohorts) metrics.operations.inc({ ...labels, cohort }, 0);
+    metrics.successes.inc(labels, 0);
+    for (const error_type of errorTypes) metrics.errors.inc({ ...labels, error_type }, 0);
+    metrics.burdenSaved.inc(labels, 0);
+  }
+  return metrics;
 }
