@@ -1,6 +1,7 @@
 // Composition root of a node process: reads config once, wires the components, owns process signals.
 import { Registry } from 'prom-client';
 import { loadConfig } from './config/index.js';
+import { topologyLabel } from './consensus/index.js';
 import { createOperationSink } from './ingest/index.js';
 import { createMetrics } from './metrics/index.js';
 import { createNode } from './node/index.js';
@@ -31,7 +32,7 @@ export async function runNode(options: RunNodeOptions): Promise<number> {
       'DATABASE_URL is not set: a node keeps desired state and history in PostgreSQL. `triad up` runs a local cluster with an embedded PostgreSQL and sets it for its nodes; to run a node yourself, set DATABASE_URL=postgres://user@host:5432/db',
     );
   }
-  const metrics = createMetrics(new Registry());
+  const metrics = createMetrics(new Registry(), { layers: config.layers, topology: topologyLabel(config.cluster) });
   const node = createNode({
     config,
     instance: options.instance,

@@ -29,7 +29,7 @@ export const defaultIngestLimits: IngestLimits = {
   maxItems: 5_000,
   // About five working years (2,000 h each) of one person's manual work saved by a single operation. Real operations
   // save minutes to hours; far beyond that is a unit mix-up (minutes or seconds sent as hours) that would swamp
-  // burden_saved_hours_total and every amplification ratio computed from it, so it is refused rather than recorded.
+  // burden_saved_seconds_total and every amplification ratio computed from it, so it is refused rather than recorded.
   maxBurdenHours: 10_000,
   // NTP keeps clocks within milliseconds; 5 minutes tolerates a badly drifting reporter without letting an
   // operation land in a window that has not happened yet (it would inflate that future window's burden rate).

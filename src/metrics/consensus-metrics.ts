@@ -16,7 +16,11 @@ export interface ConsensusMetrics {
   record(epoch: EpochFigures): void;
 }
 
-export function createConsensusMetrics(registry: Registry): ConsensusMetrics {
+/** The `result` label of consensus_epochs_total. */
+const epochResults = ['converged', 'diverged'] as const;
+
+/** `topology`: the cluster's topology label (K3, C5, …); its counters exist, at 0, before the first epoch. */
+export function createConsensusMetrics(registry: Registry, topology: string): ConsensusMetrics {
   const registers = [registry];
   const error = new Gauge({
     name: 'consensus_error',
@@ -66,6 +70,8 @@ export function createConsensusMetrics(registry: Registry): ConsensusMetrics {
     labelNames: ['member'],
     registers,
   });
+  roundsTotal.inc({ topology }, 0);
+  for (const result of epochResults) epochs.inc({ topology, result }, 0);
   return {
     record(epoch) {
       const labels = { topology: epoch.topology };

@@ -3,7 +3,7 @@ export type { ConsensusMetrics, EpochFigures } from './consensus-metrics.js';
 export { createLayerMetrics } from './layer-metrics.js';
 export type { LayerMetrics } from './layer-metrics.js';
 export { createMetrics } from './metrics.js';
-export type { TriadMetrics } from './metrics.js';
+export type { MetricsScope, TriadMetrics } from './metrics.js';
 export { createNodeMetrics } from './node-metrics.js';
 export type { NodeMetrics } from './node-metrics.js';
 export { createRuntimeMetrics } from './runtime-metrics.js';

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { layerIds } from '../config/index.js';
+import type { LayersConfig } from '../config/index.js';
 
 export interface LayerMetrics {
   layerEnabled: Gauge<'layer'>;
@@ -9,7 +9,7 @@ export interface LayerMetrics {
   rollbacks: Counter<'layer' | 'reason'>;
 }
 
-export function createLayerMetrics(registry: Registry): LayerMetrics {
+export function createLayerMetrics(registry: Registry, config: LayersConfig): LayerMetrics {
   const registers = [registry];
   const metrics: LayerMetrics = {
     layerEnabled: new Gauge({
@@ -38,6 +38,12 @@ export function createLayerMetrics(registry: Registry): LayerMetrics {
     }),
   };
   // Known series start at 0 (Prometheus practice): a panel or increase() over "no rollbacks yet" reads 0, not nothing.
-  for (const layer of layerIds) metrics.rollbacks.inc({ layer, reason: 'manual' }, 0);
+  // The reasons a layer can be rolled back for: by hand, or by a trigger of layers.yaml that covers it.
+  for (const { id: layer } of config.layers) {
+    metrics.rollbacks.inc({ layer, reason: 'manual' }, 0);
+    for (const trigger of config.rollbackTriggers) {
+      if (trigger.layer === layer || trigger.layer === '*') metrics.rollbacks.inc({ layer, reason: trigger.id }, 0);
+    }
+  }
   return metrics;
 }

@@ -1,4 +1,5 @@
 import type { Registry } from 'prom-client';
+import type { LayersConfig } from '../config/index.js';
 import { createConsensusMetrics, type ConsensusMetrics } from './consensus-metrics.js';
 import { createLayerMetrics, type LayerMetrics } from './layer-metrics.js';
 import { createNodeMetrics, type NodeMetrics } from './node-metrics.js';
@@ -13,12 +14,24 @@ export interface TriadMetrics {
   runtime: RuntimeMetrics;
 }
 
-export function createMetrics(registry: Registry): TriadMetrics {
+/**
+ * What the closed label sets are made of, known when the node starts: every counter series they span is exported at
+ * 0 from the first scrape, so rate(), alerts and panels have a series before the first operation, error or rollback.
+ */
+export interface MetricsScope {
+  /** Layers, frameworks and rollback triggers of layers.yaml. */
+  layers: LayersConfig;
+  /** The cluster's consensus topology label (K3, C5, …: consensus' topologyLabel). */
+  topology: string;
+}
+
+export function createMetrics(registry: Registry, scope: MetricsScope): TriadMetrics {
+  const frameworks = scope.layers.layers.flatMap((l) => l.frameworks);
   return {
     registry,
     node: createNodeMetrics(registry),
-    consensus: createConsensusMetrics(registry),
-    layers: createLayerMetrics(registry),
-    runtime: createRuntimeMetrics(registry),
+    consensus: createConsensusMetrics(registry, scope.topology),
+    layers: createLayerMetrics(registry, scope.layers),
+    runtime: createRuntimeMetrics(registry, frameworks),
   };
 }

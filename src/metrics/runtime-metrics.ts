@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { FrameworkConfig } from '../config/index.js';
+import { cohorts, errorTypes } from '../runtime/index.js';
 
 /** The framework runtime's metrics (docs/metrics.md "Framework runtime"); this node's own view. */
 export interface RuntimeMetrics {
@@ -8,7 +10,8 @@ export interface RuntimeMetrics {
   errors: Counter<'layer' | 'framework' | 'error_type'>;
   duration: Histogram<'layer'>;
   queueDepth: Gauge;
-  burdenSaved: Counter<'layer'>;
+  /** Seconds of manual burden saved (operations carry hours: convert at `inc`). */
+  burdenSaved: Counter<'layer' | 'framework'>;
   amplification: Gauge<'layer'>;
   cascade: Gauge;
   frameworkActive: Gauge<'layer' | 'framework'>;
@@ -18,7 +21,7 @@ export interface RuntimeMetrics {
 
 const planGauges: Record<string, string> = {
   r1_sovereignty_score: 'Share of R1 operations that succeeded in the window (0–1).',
-  r1_baseline_burden_hours: 'R1 burden saved in the window, hours.',
+  r1_baseline_burden_seconds: 'R1 burden saved in the window, seconds.',
   r2_alpha_amplification: 'α: R2 amplification (same as amplification_ratio{layer="R2"}).',
   r2_bridges_active: 'R2 frameworks running on this node.',
   r3_beta_amplification: 'β: R3 amplification (same as amplification_ratio{layer="R3"}).',
@@ -33,9 +36,10 @@ const planGauges: Record<string, string> = {
   r6_strategic_orchestrations: 'R6 orchestration runs in the window.',
 };
 
-export function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
+/** `frameworks`: every framework of layers.yaml; each of its counter series exists, at 0, from the start. */
+export function createRuntimeMetrics(registry: Registry, frameworks: readonly FrameworkConfig[]): RuntimeMetrics {
   const registers = [registry];
-  return {
+  const metrics: RuntimeMetrics = {
     fires: new Counter({
       name: 'framework_fires_total',
       help: 'Framework executions started (scheduled runs and ingested operations).',
@@ -73,9 +77,9 @@ export function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
       registers,
     }),
     burdenSaved: new Counter({
-      name: 'burden_saved_hours_total',
-      help: "Hours of manual burden saved by the layer's operations.",
-      labelNames: ['layer'],
+      name: 'burden_saved_seconds_total',
+      help: "Seconds of manual burden saved by the framework's operations (hours per week: recording rules).",
+      labelNames: ['layer', 'framework'],
       registers,
     }),
     amplification: new Gauge({
@@ -99,4 +103,15 @@ export function createRuntimeMetrics(registry: Registry): RuntimeMetrics {
       Object.entries(planGauges).map(([name, help]) => [name, new Gauge({ name, help, registers })]),
     ),
   };
+  // Every series of a closed label set starts at 0 (Prometheus practice): rate(), the error-rate alert and the
+  // panels then read 0 before the first operation or the first error, rather than nothing.
+  for (const { layer, id: framework } of frameworks) {
+    const labels = { layer, framework };
+    metrics.fires.inc(labels, 0);
+    for (const cohort of cohorts) metrics.operations.inc({ ...labels, cohort }, 0);
+    metrics.successes.inc(labels, 0);
+    for (const error_type of errorTypes) metrics.errors.inc({ ...labels, error_type }, 0);
+    metrics.burdenSaved.inc(labels, 0);
+  }
+  return metrics;
 }

@@ -1,7 +1,7 @@
 export { hash32, inCohort, unit } from './deterministic.js';
 export { isNoFault, noFault, validateFault } from './faults.js';
 export type { Fault } from './faults.js';
-export { errorTypes } from './operation.js';
+export { cohorts, errorTypes } from './operation.js';
 export type { Cohort, ErrorType, OperationRecord, OperationSink } from './operation.js';
 export type { FrameworkContext, FrameworkPlugin, FrameworkResult } from './plugin.js';
 export { FrameworkRuntime } from './runtime.js';

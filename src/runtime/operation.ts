@@ -5,7 +5,8 @@ export const errorTypes = ['timeout', 'dependency', 'validation', 'internal', 'i
 export type ErrorType = (typeof errorTypes)[number];
 
 /** `partial` while the operation's layer runs for fewer than 100 % of operation keys on its instance. */
-export type Cohort = 'full' | 'partial';
+export const cohorts = ['full', 'partial'] as const;
+export type Cohort = (typeof cohorts)[number];
 
 /** One framework operation, run here or reported by outside automation: a row of operation_history. */
 export interface OperationRecord {

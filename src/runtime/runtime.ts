@@ -231,7 +231,7 @@ export class FrameworkRuntime {
     const running = (l: LayerId) => this.deps.plugins.filter((p) => p.layer === l && this.runs(p)).length;
     const r1 = of('R1');
     set('r1_sovereignty_score', r1.ops > 0 ? 1 - r1.errors / r1.ops : 0);
-    set('r1_baseline_burden_hours', r1.burdenHours);
+    set('r1_baseline_burden_seconds', r1.burdenHours * 3_600);
     set('r2_alpha_amplification', of('R2').amplification);
     set('r2_bridges_active', running('R2'));
     set('r3_beta_amplification', of('R3').amplification);
@@ -332,14 +332,14 @@ export class FrameworkRuntime {
   private account(records: readonly OperationRecord[]): void {
     const { metrics, log, clock } = this.deps;
     const now = clock.now();
-    const counts = new Map<string, { r: OperationRecord; n: number }>();
-    const burden = new Map<LayerId, number>();
+    const counts = new Map<string, { r: OperationRecord; n: number; burdenHours: number }>();
     for (const r of records) {
       const key = `${r.frameworkId}|${r.cohort ?? 'full'}|${r.success ? '' : (r.errorType ?? 'internal')}|${r.source}`;
       const entry = counts.get(key);
-      if (entry) entry.n += 1;
-      else counts.set(key, { r, n: 1 });
-      if (r.burdenSavedHours > 0) burden.set(r.layer, (burden.get(r.layer) ?? 0) + r.burdenSavedHours);
+      if (entry) {
+        entry.n += 1;
+        entry.burdenHours += r.burdenSavedHours;
+      } else counts.set(key, { r, n: 1, burdenHours: r.burdenSavedHours });
       metrics.duration.observe({ layer: r.layer }, r.durationMs / 1000);
       this.window.add(r.frameworkId, now, r.burdenSavedHours, r.success, r.durationMs);
       log.info(
@@ -358,14 +358,15 @@ export class FrameworkRuntime {
         r.source === 'synthetic' ? 'synthetic framework operation' : 'framework operation',
       );
     }
-    for (const { r, n } of counts.values()) {
+    for (const { r, n, burdenHours } of counts.values()) {
       const labels = { layer: r.layer, framework: r.frameworkId };
       if (r.source === 'ingest') metrics.fires.inc(labels, n);
       metrics.operations.inc({ ...labels, cohort: r.cohort ?? 'full' }, n);
       if (r.success) metrics.successes.inc(labels, n);
       else metrics.errors.inc({ ...labels, error_type: r.errorType ?? 'internal' }, n);
+      // Operations carry hours (the plan's unit, on the wire and in operation_history); Prometheus gets seconds.
+      if (burdenHours > 0) metrics.burdenSaved.inc(labels, burdenHours * 3_600);
     }
-    for (const [layer, hours] of burden) metrics.burdenSaved.inc({ layer }, hours);
   }
 
   private track(p: Promise<void>): void {

@@ -59,6 +59,8 @@ function cascadeOf(probes: NodeProbe[]): Cascade | undefined {
   const reported = best.agreed_layers.filter((l) => l.reporting_instances > 0 && l.has_amplification);
   return {
     total: reported.reduce((product, l) => product * l.amplification, 1),
+    // burden_rate is hours saved per hour over the nodes' window (the wire keeps the plan's hours), so × 168 is hours
+    // per week: the plan's burden_saved_hours, which Prometheus records as triad:burden_saved_hours_per_week:sum.
     burdenHoursPerWeek: best.agreed_layers.reduce((sum, l) => sum + l.burden_rate, 0) * 168,
     layers: best.agreed_layers,
     readyNodes: probes.filter((p) => p.reachable && p.state.ready).length,

@@ -65,7 +65,7 @@ describe('the alerts of the operations plan', () => {
     ConsensusSlow: { severity: 'warning', for: '10m', expr: 'consensus_time_seconds > 5' },
     OperationQueueHigh: { severity: 'warning', for: '15m', expr: 'framework_operation_queue_depth > 200' },
     LayerDisabled: { severity: 'info', for: '5m', expr: 'layer_enabled{layer=~"R[3-6]"} == 0' },
-    BurdenBelowExpected: { severity: 'info', for: '1h', expr: 'job:burden_saved_hours_per_week:rate1h < 500' },
+    BurdenBelowExpected: { severity: 'info', for: '1h', expr: 'triad:burden_saved_hours_per_week:sum < 500' },
   } as const satisfies Record<string, { severity: string; for: string; expr?: string }>;
 
   test('exactly these alert names exist', () => {

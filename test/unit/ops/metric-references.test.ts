@@ -12,7 +12,7 @@ import {
 describe('metricNamesIn', () => {
   test.each([
     ['up{job="layer_manager"} == 0', ['up']],
-    ['sum by (instance, layer) (rate(burden_saved_hours_total[5m])) * 604800', ['burden_saved_hours_total']],
+    ['sum by (instance, layer) (rate(burden_saved_seconds_total[1h])) * 168', ['burden_saved_seconds_total']],
     [
       'a:b:rate5m{layer="R2"} / label_replace(a:b:rate5m{layer="R1"} > 0, "layer", "R2", "layer", "R1")',
       ['a:b:rate5m'],
@@ -55,10 +55,15 @@ describe('docs/metrics.md as a contract', () => {
 
   test('the shipped contract has the metrics the ops assets are built on', () => {
     const { names, prefixes } = metricContract();
-    for (const name of ['burden_saved_hours_total', 'amplification_ratio', 'layer_enabled', 'consensus_error']) {
+    for (const name of ['burden_saved_seconds_total', 'amplification_ratio', 'layer_enabled', 'consensus_error']) {
       expect(names).toContain(name);
     }
     expect(prefixes).toEqual(expect.arrayContaining(['process_', 'nodejs_']));
+  });
+
+  test('exported names are in base units: hours exist only as recording rules', () => {
+    expect([...metricContract().names].filter((name) => name.includes('hours'))).toEqual([]);
+    expect(recordingRuleNames()).toContain('triad:burden_saved_hours_per_week:sum');
   });
 });
 
@@ -68,6 +73,7 @@ describe('every expression references only metrics of docs/metrics.md, recording
 
   test('a metric of the operations plan that the contract lacks is reported', () => {
     expect(isKnownMetric('r2_burden_reduction_hours', contract, recorded)).toBe(false);
+    expect(isKnownMetric('burden_saved_hours_total', contract, recorded)).toBe(false);
     expect(isKnownMetric('nodejs_eventloop_lag_p99_seconds', contract, recorded)).toBe(true);
     expect(isKnownMetric('instance_layer:amplification_ratio:rate5m', contract, recorded)).toBe(true);
   });
@@ -111,7 +117,7 @@ describe('selectors on recording rules use only the labels the rule keeps', () =
   const kept = (rule: string) => rule.split(':')[0]!.split('_');
 
   test('the level of a rule name lists its labels', () => {
-    expect(kept('instance_layer:burden_saved_hours:rate5m')).toEqual(['instance', 'layer']);
+    expect(kept('instance_layer:burden_saved_seconds:rate5m')).toEqual(['instance', 'layer']);
     expect(selectors('a:b:c{instance=~"$instance", layer="R2"} / up{job="x"}')).toEqual([
       { name: 'a:b:c', labels: ['instance', 'layer'] },
       { name: 'up', labels: ['job'] },

@@ -23,7 +23,7 @@ const log = pino({ level: 'silent' });
 function runtime(options: { leader?: boolean } = {}) {
   const clock = new ManualClock();
   const registry = new Registry();
-  const metrics = createMetrics(registry);
+  const metrics = createMetrics(registry, { layers, topology: 'K3' });
   const persisted: OperationRecord[] = [];
   const plugins = createSyntheticPack(layers, {
     seed: 'test',
@@ -96,6 +96,27 @@ describe('the synthetic pack on one node', () => {
     expect(text).toMatch(/^r5_delta_amplification [0-3]\.\d+$/m);
   });
 
+  test('burden is exported in seconds per layer and framework: 3,600 × the hours the operations carry', async () => {
+    const { rt, activate, rounds, registry, persisted } = runtime();
+    activate({ R1: 100, R2: 100 });
+    await rounds(5);
+    const hoursOf = (framework: string) =>
+      persisted.filter((r) => r.frameworkId === framework).reduce((s, r) => s + r.burdenSavedHours, 0);
+    const { values } = await registry.getSingleMetric('burden_saved_seconds_total')!.get();
+    const seconds = (framework: string) => values.find((v) => v.labels.framework === framework)?.value;
+    for (const framework of ['R1_BASELINE_BURDEN_TRACKING', 'R2_CONSENT_AUTO_RESOLVER']) {
+      expect(hoursOf(framework), framework).toBeGreaterThan(0);
+      expect(seconds(framework), framework).toBeCloseTo(hoursOf(framework) * 3_600, 6);
+    }
+    expect(values.find((v) => v.labels.framework === 'R2_CONSENT_AUTO_RESOLVER')?.labels.layer).toBe('R2');
+    expect(seconds('R3_TRIGGER_DETECTION')).toBe(0);
+    rt.refreshMetrics();
+    const r1 = rt.snapshot().find((s) => s.layer === 'R1')!;
+    const { values: baseline } = await registry.getSingleMetric('r1_baseline_burden_seconds')!.get();
+    expect(baseline[0]?.value).toBeCloseTo(r1.burdenHours * 3_600, 6);
+    expect(baseline[0]?.value).toBeGreaterThan(0);
+  });
+
   test('a layer at 10 % runs a tenth of its operations, labelled partial, and its amplification is still about α', async () => {
     const { rt, activate, rounds, registry, persisted } = runtime();
     activate({ R1: 100, R2: 10 });
@@ -107,7 +128,7 @@ describe('the synthetic pack on one node', () => {
     expect(r2.every((r) => r.cohort === 'partial')).toBe(true);
     expect(rt.refreshMetrics().find((s) => s.layer === 'R2')?.amplification).toBeGreaterThan(1.7);
     expect(await registry.metrics()).toMatch(
-      /framework_operations_total\{layer="R2",framework="R2_CONSENT_AUTO_RESOLVER",cohort="partial"\} \d+/,
+      /framework_operations_total\{layer="R2",framework="R2_CONSENT_AUTO_RESOLVER",cohort="partial"\} [1-9]/,
     );
   });
 
