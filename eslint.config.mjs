@@ -6,7 +6,25 @@ import globals from 'globals';
 
 // Components talk to each other only through their index.ts (STYLE §1); a deep import is a design smell, not a style nit.
 const components =
-  'cli|config|consensus|health|ingest|layer-manager|live-state|metrics|node|protocol|runtime|shared|storage|supervisor';
+  'cli|config|connections|consensus|edges|health|ingest|layer-manager|live-state|membership|metrics|node|protocol|runtime|shared|storage|supervisor';
+/** The domain core and what it stands on: they know nothing of the wire, the channels or the edges (docs/architecture.md). */
+const domain = [
+  'config',
+  'consensus',
+  'health',
+  'ingest',
+  'layer-manager',
+  'live-state',
+  'membership',
+  'metrics',
+  'runtime',
+  'shared',
+  'storage',
+];
+const componentImport = {
+  regex: `^(\\.\\./)+(${components})/(?!index\\.js$).+`,
+  message: 'Import another component through its index.js only.',
+};
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.triad/', 'coverage/', 'bench/results/', 'bench/.scratch/'] },
@@ -27,14 +45,40 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
       'import-x/no-cycle': 'error',
+      'no-restricted-imports': ['error', { patterns: [componentImport] }],
+    },
+  },
+  {
+    files: domain.map((d) => `src/${d}/**/*.ts`),
+    rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
+            componentImport,
             {
-              regex: `^(\\.\\./)+(${components})/(?!index\\.js$).+`,
-              message: 'Import another component through its index.js only.',
+              regex: '^(\\.\\./)+(protocol|connections|edges|node|cli)/',
+              message: 'The domain core takes and returns domain types: wire, channels and edges stay outside it.',
             },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // shared/errors.ts may map each error code to its gRPC status: the one table (STYLE §2) the edges read.
+    files: domain.filter((d) => d !== 'shared').map((d) => `src/${d}/**/*.ts`),
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            componentImport,
+            {
+              regex: '^(\\.\\./)+(protocol|connections|edges|node|cli)/',
+              message: 'The domain core takes and returns domain types: wire, channels and edges stay outside it.',
+            },
+            { regex: '^@grpc/', message: 'gRPC belongs to protocol/, connections/ and edges/.' },
           ],
         },
       ],

@@ -1,6 +1,7 @@
 // Composition root of a node process: reads config once, wires the components, owns process signals.
 import { Registry } from 'prom-client';
 import { loadConfig } from './config/index.js';
+import { plaintextCredentials } from './connections/index.js';
 import { topologyLabel } from './consensus/index.js';
 import { createOperationSink } from './ingest/index.js';
 import { createMetrics } from './metrics/index.js';
@@ -40,6 +41,7 @@ export async function runNode(options: RunNodeOptions): Promise<number> {
     log,
     metrics,
     databaseUrl: config.env.databaseUrl,
+    credentials: plaintextCredentials(),
     // One sink for the synthetic pack and for ingest: one bound, one queue-depth gauge, one writer.
     createSink: (pool) =>
       createOperationSink({

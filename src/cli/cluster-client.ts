@@ -1,6 +1,7 @@
 import type { Client } from '@grpc/grpc-js';
 import { loadConfig, type TriadConfig } from '../config/index.js';
-import { callUnary, createServiceClient, type NodeState } from '../protocol/index.js';
+import { createConnections, plaintextCredentials, type Connections } from '../connections/index.js';
+import { callUnary, type NodeState } from '../protocol/index.js';
 import { TriadError } from '../shared/index.js';
 import { optionalString, type CliIO, type ParsedValues } from './command.js';
 
@@ -15,6 +16,8 @@ export type NodeProbe =
   | { target: NodeTarget; reachable: false; error: TriadError };
 
 const stateDeadlineMs = 2_000;
+/** How long the CLI waits to connect to one node before it tries the next. */
+const connectDeadlineMs = 2_000;
 
 export function loadCliConfig(values: ParsedValues, io: CliIO): TriadConfig {
   const configPath = optionalString(values, 'config');
@@ -30,27 +33,33 @@ export function parseTarget(text: string): string {
   return text;
 }
 
-export async function getState(
+/** The CLI's connections for one command: made from its credentials, closed when `fn` is done. */
+export async function withConnections<T>(fn: (connections: Connections) => Promise<T>): Promise<T> {
+  const connections = createConnections(plaintextCredentials());
+  try {
+    return await fn(connections);
+  } finally {
+    connections.close();
+  }
+}
+
+export function getState(
+  connections: Connections,
   address: string,
   deadlineMs = stateDeadlineMs,
   includeFigures = false,
 ): Promise<NodeState> {
-  const client = createServiceClient<Client>('Node', address);
-  try {
-    return await callUnary<{ include_figures: boolean }, NodeState>(
-      client,
-      'GetState',
-      { include_figures: includeFigures },
-      { deadlineMs },
-    );
-  } finally {
-    client.close();
-  }
+  return callUnary<{ include_figures: boolean }, NodeState>(
+    connections.client('Node', address),
+    'GetState',
+    { include_figures: includeFigures },
+    { deadlineMs },
+  );
 }
 
-async function probe(target: NodeTarget): Promise<NodeProbe> {
+async function probe(connections: Connections, target: NodeTarget): Promise<NodeProbe> {
   try {
-    return { target, reachable: true, state: await getState(target.address, stateDeadlineMs, true) };
+    return { target, reachable: true, state: await getState(connections, target.address, stateDeadlineMs, true) };
   } catch (err) {
     const error = err instanceof TriadError ? err : new TriadError('PEER_UNAVAILABLE', String(err));
     return { target, reachable: false, error };
@@ -61,29 +70,32 @@ async function probe(target: NodeTarget): Promise<NodeProbe> {
  * Every node of the cluster. Without --target the addresses come from the cluster config; with one, that node is
  * asked first and its peers' addresses come from its answer, so a client that knows one node reaches them all.
  */
-export async function probeCluster(values: ParsedValues, io: CliIO): Promise<NodeProbe[]> {
+export async function probeCluster(connections: Connections, values: ParsedValues, io: CliIO): Promise<NodeProbe[]> {
   const target = optionalString(values, 'target');
   if (target === undefined) {
     const config = loadCliConfig(values, io);
     return Promise.all(
-      config.cluster.instances.map((i) => probe({ name: i.name, address: `${i.host}:${i.grpcPort}` })),
+      config.cluster.instances.map((i) => probe(connections, { name: i.name, address: `${i.host}:${i.grpcPort}` })),
     );
   }
-  const first = await probe({ address: parseTarget(target) });
+  const first = await probe(connections, { address: parseTarget(target) });
   if (!first.reachable) {
     throw new TriadError('PEER_UNAVAILABLE', `cannot reach the node at ${target}: ${first.error.detail}`, {
       cause: first.error,
     });
   }
   const self: NodeProbe = { ...first, target: { name: first.state.instance, address: target } };
-  const others = await Promise.all(first.state.peers.map((p) => probe({ name: p.instance, address: p.address })));
+  const others = await Promise.all(
+    first.state.peers.map((p) => probe(connections, { name: p.instance, address: p.address })),
+  );
   return [self, ...others].sort((a, b) => (a.target.name ?? '').localeCompare(b.target.name ?? ''));
 }
 
 /**
- * Runs `call` against the --target node, or the first node of the cluster config that answers: an operator at 3 a.m.
- * should not have to know which node is up. Only "could not connect" moves on to the next node; any answer, error
- * or not, is final (a change must never be sent twice because the first node was slow).
+ * Runs `call` against the --target node, or the first node of the cluster config that can be connected to: an operator
+ * at 3 a.m. should not have to know which node is up. Only a node the CLI could not connect to is skipped — decided
+ * by the connection's state before anything is sent; once a request went out, its answer, error or not, is final (a
+ * change must never be sent twice because the first node was slow).
  */
 export async function withAdmin<T>(
   values: ParsedValues,
@@ -94,24 +106,17 @@ export async function withAdmin<T>(
   const addresses = target
     ? [parseTarget(target)]
     : loadCliConfig(values, io).cluster.instances.map((i) => `${i.host}:${i.grpcPort}`);
-  const failures: string[] = [];
-  for (const address of addresses) {
-    const client = createServiceClient<Client>('Admin', address);
-    try {
-      return await call(client, address);
-    } catch (err) {
-      if (!(err instanceof TriadError) || err.code !== 'PEER_UNAVAILABLE' || !isConnectFailure(err)) throw err;
-      failures.push(`${address}: ${err.detail}`);
-    } finally {
-      client.close();
+  return withConnections(async (connections) => {
+    const failures: string[] = [];
+    for (const address of addresses) {
+      if (!(await connections.reach(address, connectDeadlineMs))) {
+        failures.push(`${address}: cannot connect`);
+        continue;
+      }
+      return call(connections.client('Admin', address), address);
     }
-  }
-  throw new TriadError('PEER_UNAVAILABLE', `no node answered: ${failures.join('; ')}`);
-}
-
-/** grpc-js says "No connection established" when the call never reached the server. */
-function isConnectFailure(err: TriadError): boolean {
-  return /No connection established|ECONNREFUSED|connect/i.test(err.detail);
+    throw new TriadError('PEER_UNAVAILABLE', `no node answered: ${failures.join('; ')}`);
+  });
 }
 
 /** One unary Admin call on whichever node answers (see withAdmin). */

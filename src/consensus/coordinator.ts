@@ -1,13 +1,13 @@
-import type { EpochOutcome, EpochPlan, EpochReport, PeerMessage } from '../protocol/index.js';
 import { TriadError, type Clock, type Logger } from '../shared/index.js';
 import { Mailbox } from './mailbox.js';
 import { measurementKeys } from './measurement.js';
+import type { ConsensusMessage, Edge, EpochOutcome, EpochPlan, EpochReport } from './messages.js';
 import { measureEpoch } from './outcome.js';
 import type { EpochParticipant, PeerTransport } from './participant.js';
 
 /** The graph an epoch runs on and how: computed from the configured topology minus unreachable members. */
 export interface EpochGraph {
-  edges: { a: string; b: string; weight: number }[];
+  edges: Edge[];
   step: number;
   rounds: number;
   lambda2: number;
@@ -57,18 +57,27 @@ export class ConsensusCoordinator {
   }
 
   /** Every consensus message from a peer arrives here, whatever its role in the epoch. */
-  deliver(message: PeerMessage): void {
-    if (message.plan) this.participate(message.from, message.plan);
-    else if (message.round) this.deps.participant.deliverRound({ ...message.round, from: message.from });
-    else if (message.report) this.reports.put(message.report.epoch_id, message.from, message.report);
-    else if (message.outcome) this.receive(message.outcome);
+  deliver(message: ConsensusMessage): void {
+    switch (message.kind) {
+      case 'plan':
+        this.participate(message.from, message.plan);
+        return;
+      case 'round':
+        this.deps.participant.deliverRound({ ...message.round, from: message.from });
+        return;
+      case 'report':
+        this.reports.put(message.report.epochId, message.from, message.report);
+        return;
+      case 'outcome':
+        this.receive(message.outcome);
+    }
   }
 
   private participate(initiator: string, plan: EpochPlan): void {
     const { participant, transport, log, self } = this.deps;
     participant.run(plan).then(
-      (report) => transport.send(initiator, { from: self, report }),
-      (err: unknown) => log.warn({ operation: 'consensus_epoch', epoch_id: plan.epoch_id, err }, 'refused epoch plan'),
+      (report) => transport.send(initiator, { kind: 'report', from: self, report }),
+      (err: unknown) => log.warn({ operation: 'consensus_epoch', epoch_id: plan.epochId, err }, 'refused epoch plan'),
     );
   }
 
@@ -78,7 +87,7 @@ export class ConsensusCoordinator {
 
   receive(outcome: EpochOutcome): void {
     // Outcomes of concurrent epochs can arrive out of order; keep the one that started last.
-    if (this.latest && this.latest.started_at_ms > outcome.started_at_ms) return;
+    if (this.latest && this.latest.startedAtMs > outcome.startedAtMs) return;
     this.latest = outcome;
     this.deps.onOutcome(outcome);
   }
@@ -101,24 +110,24 @@ export class ConsensusCoordinator {
     const snapshot = participants.includes(self) ? this.deps.participant.snapshot() : undefined;
     const plan: EpochPlan = {
       // Unique without randomness: the counter within this process, the start time across restarts of the node.
-      epoch_id: `${self}-${this.bootId}-${++this.counter}`,
+      epochId: `${self}-${this.bootId}-${++this.counter}`,
       initiator: self,
       participants,
       edges: graph.edges,
       step: graph.step,
       rounds: graph.rounds,
-      round_timeout_ms: this.deps.roundTimeoutMs,
-      vector_keys: [...measurementKeys],
-      initiator_value: snapshot && graph.rounds > 0 ? snapshot : [],
+      roundTimeoutMs: this.deps.roundTimeoutMs,
+      vectorKeys: [...measurementKeys],
+      ...(snapshot && graph.rounds > 0 ? { initiatorValue: snapshot } : {}),
     };
-    for (const p of participants) if (p !== self) transport.send(p, { from: self, plan });
+    for (const p of participants) if (p !== self) transport.send(p, { kind: 'plan', from: self, plan });
     // A participant needs at most one round timeout per round (a neighbour dropping), plus slack for the messages.
     const deadlineMs = this.deps.roundTimeoutMs * Math.max(1, plan.rounds) + 1_000;
     const settled = await Promise.allSettled(
       participants.map((p) =>
         p === self
           ? this.deps.participant.run(plan, snapshot)
-          : this.reports.get(plan.epoch_id, p, deadlineMs, `${p}'s report for epoch ${plan.epoch_id}`),
+          : this.reports.get(plan.epochId, p, deadlineMs, `${p}'s report for epoch ${plan.epochId}`),
       ),
     );
     const timeSeconds = (clock.monotonicMs() - started) / 1000;
@@ -129,17 +138,17 @@ export class ConsensusCoordinator {
       if (s.status === 'fulfilled') reports.set(member, s.value);
       else
         log.warn(
-          { operation: 'consensus_epoch', epoch_id: plan.epoch_id, member, err: s.reason as Error },
+          { operation: 'consensus_epoch', epoch_id: plan.epochId, member, err: s.reason as Error },
           'member failed epoch',
         );
     });
     const measured = measureEpoch(members, reports, this.deps.epsilon);
     const outcome: EpochOutcome = {
-      epoch_id: plan.epoch_id,
+      epochId: plan.epochId,
       initiator: self,
       topology: this.deps.topology,
-      started_at_ms: startedAt,
-      time_seconds: timeSeconds,
+      startedAtMs: startedAt,
+      timeSeconds,
       error: measured.error,
       converged: measured.converged,
       rounds: plan.rounds,
@@ -148,14 +157,14 @@ export class ConsensusCoordinator {
       epsilon: this.deps.epsilon,
       unreachable: measured.unreachable,
       members: measured.members,
-      vector_keys: plan.vector_keys,
+      vectorKeys: plan.vectorKeys,
       agreed: measured.agreed,
     };
     this.receive(outcome);
-    for (const m of reports.keys()) if (m !== self) transport.send(m, { from: self, outcome });
+    for (const m of reports.keys()) if (m !== self) transport.send(m, { kind: 'outcome', from: self, outcome });
     const fields = {
       operation: 'consensus_epoch',
-      epoch_id: plan.epoch_id,
+      epoch_id: plan.epochId,
       error: outcome.error,
       converged: outcome.converged,
       rounds: outcome.rounds,

@@ -51,6 +51,17 @@ export {
   measurementVector,
 } from './measurement.js';
 export type { AgreedLayer, InstanceFigures, LayerMeasurement, MeasurementField } from './measurement.js';
+export type {
+  ConsensusMessage,
+  Edge as EpochEdge,
+  EpochOutcome,
+  EpochPlan,
+  EpochReport,
+  MemberResult,
+  RoundValue,
+} from './messages.js';
+export { createConsensus } from './node-consensus.js';
+export type { Consensus, ConsensusDeps } from './node-consensus.js';
 export { measureEpoch } from './outcome.js';
 export type { MeasuredEpoch } from './outcome.js';
 export { EpochParticipant } from './participant.js';

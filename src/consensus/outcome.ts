@@ -1,6 +1,6 @@
-import type { EpochReport, MemberResult } from '../protocol/index.js';
 import { consensusErrorVec } from './laplacian.js';
 import { memberDivergence } from './measurement.js';
+import type { EpochReport, MemberResult } from './messages.js';
 
 export interface MeasuredEpoch {
   error: number;
@@ -28,14 +28,14 @@ export function measureEpoch(
   const snapshots = reported.map((m) => reports.get(m)?.snapshot ?? []);
   const results: MemberResult[] = members.map((member) => {
     const report = reports.get(member);
-    if (!report) return { member, reachable: false, divergence: 1, error: 1, final: [], rounds_run: 0, snapshot: [] };
+    if (!report) return { member, reachable: false, divergence: 1, error: 1, final: [], roundsRun: 0, snapshot: [] };
     return {
       member,
       reachable: true,
       divergence: memberDivergence(report.snapshot, snapshots),
       error: consensusErrorVec([report.final], mean),
       final: report.final,
-      rounds_run: report.rounds_run,
+      roundsRun: report.roundsRun,
       snapshot: report.snapshot,
     };
   });

@@ -1,12 +1,12 @@
-import type { EpochPlan, EpochReport, PeerMessage, RoundMessage } from '../protocol/index.js';
 import { TriadError, type Clock, type Logger } from '../shared/index.js';
 import { localUpdate } from './laplacian.js';
 import { Mailbox } from './mailbox.js';
 import { measurementKeys } from './measurement.js';
+import type { ConsensusMessage, EpochPlan, EpochReport, RoundValue } from './messages.js';
 
 /** How a node's consensus messages reach a peer: a gRPC stream in production, memory in unit tests. Never throws. */
 export interface PeerTransport {
-  send(peer: string, message: PeerMessage): void;
+  send(peer: string, message: ConsensusMessage): void;
 }
 
 export interface ParticipantDeps {
@@ -56,9 +56,9 @@ export class EpochParticipant {
       if (e.a === self) neighbours.set(e.b, e.weight);
       else if (e.b === self) neighbours.set(e.a, e.weight);
     }
-    const carried = plan.initiator_value.length > 0;
-    if (carried && neighbours.has(plan.initiator)) {
-      this.rounds.put(plan.epoch_id, `${plan.initiator}:0`, plan.initiator_value);
+    const carried = plan.initiatorValue !== undefined;
+    if (plan.initiatorValue && neighbours.has(plan.initiator)) {
+      this.rounds.put(plan.epochId, `${plan.initiator}:0`, plan.initiatorValue);
     }
     let x = snapshot;
     const dropped = new Set<string>();
@@ -67,22 +67,26 @@ export class EpochParticipant {
       const live = [...neighbours].filter(([peer]) => !dropped.has(peer));
       const sentWithPlan = round === 0 && carried && plan.initiator === self;
       for (const [peer] of sentWithPlan ? [] : live) {
-        transport.send(peer, { from: self, round: { epoch_id: plan.epoch_id, from: self, round, value: current } });
+        transport.send(peer, {
+          kind: 'round',
+          from: self,
+          round: { epochId: plan.epochId, from: self, round, value: current },
+        });
       }
       const received = await Promise.all(
         live.map(async ([peer, weight]) => {
           try {
             const value = await this.rounds.get(
-              plan.epoch_id,
+              plan.epochId,
               `${peer}:${round}`,
-              plan.round_timeout_ms,
+              plan.roundTimeoutMs,
               `${peer}'s round ${round}`,
             );
             return { value, weight };
           } catch (err) {
             dropped.add(peer);
             this.deps.log.warn(
-              { operation: 'consensus_round', epoch_id: plan.epoch_id, peer, round, err },
+              { operation: 'consensus_round', epoch_id: plan.epochId, peer, round, err },
               'neighbour dropped from epoch',
             );
             return undefined;
@@ -96,29 +100,29 @@ export class EpochParticipant {
       );
     }
     return {
-      epoch_id: plan.epoch_id,
+      epochId: plan.epochId,
       instance: self,
       snapshot,
       final: x,
-      rounds_run: plan.rounds,
+      roundsRun: plan.rounds,
       dropped: [...dropped].sort(),
     };
   }
 
   /** A neighbour's value for one round of an epoch (possibly before this node has seen the plan). */
-  deliverRound(message: RoundMessage): void {
+  deliverRound(message: RoundValue): void {
     if (
       !Array.isArray(message.value) ||
       message.value.length !== measurementKeys.length ||
       message.value.some((v) => !Number.isFinite(v))
     ) {
       this.deps.log.warn(
-        { operation: 'consensus_round', epoch_id: message.epoch_id, peer: message.from },
+        { operation: 'consensus_round', epoch_id: message.epochId, peer: message.from },
         'malformed round value ignored',
       );
       return;
     }
-    this.rounds.put(message.epoch_id, `${message.from}:${message.round}`, message.value);
+    this.rounds.put(message.epochId, `${message.from}:${message.round}`, message.value);
   }
 }
 
@@ -128,12 +132,12 @@ function validatePlan(plan: EpochPlan, self: string): void {
   if (!(plan.step > 0) || !Number.isFinite(plan.step)) problems.push(`step ${plan.step} is not a positive number`);
   if (!Number.isInteger(plan.rounds) || plan.rounds < 0 || plan.rounds > 10_000)
     problems.push(`rounds ${plan.rounds} out of range`);
-  if (plan.vector_keys.join(',') !== measurementKeys.join(',')) {
+  if (plan.vectorKeys.join(',') !== measurementKeys.join(',')) {
     problems.push("the measurement layout differs from this node's (mixed triad versions?)");
   }
-  const carried = plan.initiator_value;
-  if (carried.length > 0 && (carried.length !== measurementKeys.length || carried.some((v) => !Number.isFinite(v)))) {
+  const carried = plan.initiatorValue;
+  if (carried && (carried.length !== measurementKeys.length || carried.some((v) => !Number.isFinite(v)))) {
     problems.push(`initiator_value must be ${measurementKeys.length} finite numbers, received ${carried.length}`);
   }
-  if (problems.length > 0) throw new TriadError('INPUT_INVALID', `epoch ${plan.epoch_id}: ${problems.join('; ')}`);
+  if (problems.length > 0) throw new TriadError('INPUT_INVALID', `epoch ${plan.epochId}: ${problems.join('; ')}`);
 }

@@ -1,12 +1,8 @@
 export { backoffMs, classifyFailure, takeBatch } from './batching.js';
 export type { FailureKind, RetryPolicy } from './batching.js';
-export { createIngestClient, recordOperations } from './client.js';
-export type { RecordOperationsOptions } from './client.js';
-export { createIngestHandler } from './handler.js';
-export type { IngestHandlerDeps } from './handler.js';
+export { createRecorder } from './recorder.js';
+export type { IngestDeps, ItemResult, RecordOutcome } from './recorder.js';
 export { createOperationSink } from './sink.js';
 export type { OperationSinkHandle, OperationSinkOptions, SinkLog, SinkStats } from './sink.js';
 export { defaultIngestLimits, ingestRules, validateOperations } from './validate.js';
-export type { IngestLimits, IngestRules, ItemVerdict, ValidationContext } from './validate.js';
-export { createOperationHistoryWriter } from './writer.js';
-export type { OperationHistoryWriterOptions, OperationWriter, Queryable } from './writer.js';
+export type { IngestLimits, IngestRules, ItemVerdict, OperationInput, ValidationContext } from './validate.js';

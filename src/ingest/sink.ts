@@ -1,7 +1,7 @@
 import type { OperationRecord, OperationSink } from '../runtime/index.js';
 import { TriadError, type Clock, type Logger } from '../shared/index.js';
 import { backoffMs, classifyFailure, Fifo, takeBatch, type RetryPolicy, type Submission } from './batching.js';
-import { createOperationHistoryWriter, type OperationWriter, type Queryable } from './writer.js';
+import { createOperationHistoryStore, type OperationHistoryStore, type Queryable } from '../storage/index.js';
 
 export type SinkLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
@@ -10,7 +10,7 @@ interface SinkCommonOptions {
   log: SinkLog;
   /** Records held in memory, queued and in flight together (default 50,000); beyond it submit() is refused. */
   capacity?: number;
-  /** Records per INSERT when grouping submissions (default 2,000); a larger single submission still goes whole. */
+  /** Records per insert statement when grouping submissions (default 2,000); a larger single submission still goes whole. */
   maxBatchRows?: number;
   /** Backoff between attempts while PostgreSQL is away (default 100 ms doubling to 5 s). */
   retry?: Partial<RetryPolicy>;
@@ -19,7 +19,7 @@ interface SinkCommonOptions {
 }
 
 export type OperationSinkOptions = SinkCommonOptions &
-  ({ pool: Queryable; queryTimeoutMs?: number } | { writer: OperationWriter });
+  ({ pool: Queryable; queryTimeoutMs?: number } | { writer: OperationHistoryStore });
 
 export interface SinkStats {
   committedRecords: number;
@@ -77,7 +77,7 @@ export function createOperationSink(options: OperationSinkOptions): OperationSin
   const writer =
     'writer' in options
       ? options.writer
-      : createOperationHistoryWriter(options.pool, {
+      : createOperationHistoryStore(options.pool, {
           ...(options.queryTimeoutMs !== undefined ? { queryTimeoutMs: options.queryTimeoutMs } : {}),
         });
 

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { formatDurationMs, isLayerId, layerIds, type LayerId, type LayersConfig } from '../config/index.js';
-import type { WireOperation } from '../protocol/index.js';
 import { errorTypes, type ErrorType, type OperationRecord } from '../runtime/index.js';
 import { TriadError } from '../shared/index.js';
 
@@ -24,7 +23,7 @@ export interface IngestLimits {
 }
 
 export const defaultIngestLimits: IngestLimits = {
-  // 5,000 operations of ~150 bytes is under 1 MB on the wire and one multi-row INSERT of a few tens of ms: large
+  // 5,000 operations of ~150 bytes is under 1 MB on the wire and one multi-row insert of a few tens of ms: large
   // enough that batching pays off, small enough that one call cannot monopolise the node's persistence queue.
   maxItems: 5_000,
   // About five working years (2,000 h each) of one person's manual work saved by a single operation. Real operations
@@ -48,6 +47,24 @@ export function ingestRules(
   const frameworks = new Map<string, LayerId>();
   for (const layer of layers.layers) for (const f of layer.frameworks) frameworks.set(f.id, layer.id);
   return { frameworks, members: [...members], limits: { ...defaultIngestLimits, ...limits } };
+}
+
+/**
+ * One operation as outside automation reports it, not yet checked: every field may be missing or wrong. Reasons name
+ * the fields as the API spells them (`operations[3].burden_saved_hours`), since that is what the sender wrote.
+ */
+export interface OperationInput {
+  operationId?: string;
+  frameworkId?: string;
+  layer?: string;
+  instance?: string;
+  /** ms since the Unix epoch */
+  startedAtMs?: number;
+  durationMs?: number;
+  burdenSavedHours?: number;
+  success?: boolean;
+  errorType?: string;
+  traceId?: string;
 }
 
 export interface ValidationContext {
@@ -74,7 +91,7 @@ const traceIdPattern = /^[A-Za-z0-9._:-]{1,64}$/;
  * field, what was received and what is allowed, every problem of the item joined by "; ".
  */
 export function validateOperations(
-  items: readonly Partial<WireOperation>[],
+  items: readonly OperationInput[],
   rules: IngestRules,
   context: ValidationContext,
 ): ItemVerdict[] {
@@ -95,7 +112,7 @@ export function validateOperations(
     const at = (field: string) => `operations[${index}].${field}`;
 
     let operationId = '';
-    const sentId = item.operation_id ?? '';
+    const sentId = item.operationId ?? '';
     if (sentId === '') {
       operationId = newId();
     } else if (!uuidPattern.test(sentId)) {
@@ -110,7 +127,7 @@ export function validateOperations(
         );
     }
 
-    const frameworkId = item.framework_id ?? '';
+    const frameworkId = item.frameworkId ?? '';
     const frameworkLayer = rules.frameworks.get(frameworkId);
     if (frameworkId === '') {
       problems.push(`${at('framework_id')}: required (a framework id from layers.yaml, e.g. ${firstKey(rules)})`);
@@ -134,15 +151,15 @@ export function validateOperations(
       );
     }
 
-    const startedAt = item.started_at_ms ?? 0;
+    const startedAt = item.startedAtMs ?? 0;
     const timeProblem = checkStartedAt(startedAt, rules.limits, context.nowMs);
     if (timeProblem) problems.push(`${at('started_at_ms')}: ${timeProblem}`);
 
-    const durationMs = item.duration_ms ?? 0;
+    const durationMs = item.durationMs ?? 0;
     if (!isFiniteNonNegative(durationMs)) {
       problems.push(`${at('duration_ms')}: expected a finite number ≥ 0, received ${show(durationMs)}`);
     }
-    const burden = item.burden_saved_hours ?? 0;
+    const burden = item.burdenSavedHours ?? 0;
     if (!isFiniteNonNegative(burden)) {
       problems.push(`${at('burden_saved_hours')}: expected a finite number ≥ 0, received ${show(burden)}`);
     } else if (burden > rules.limits.maxBurdenHours) {
@@ -152,7 +169,7 @@ export function validateOperations(
     }
 
     const success = item.success ?? false;
-    const sentErrorType = item.error_type ?? '';
+    const sentErrorType = item.errorType ?? '';
     let errorType: ErrorType | null = null;
     if (success && sentErrorType !== '') {
       problems.push(`${at('error_type')}: must be empty when success is true, received ${quote(sentErrorType)}`);
@@ -166,7 +183,7 @@ export function validateOperations(
         );
     }
 
-    const sentTrace = item.trace_id ?? '';
+    const sentTrace = item.traceId ?? '';
     if (sentTrace !== '' && !traceIdPattern.test(sentTrace)) {
       problems.push(
         sentTrace.length > 64

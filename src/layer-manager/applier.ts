@@ -1,11 +1,10 @@
-import type pg from 'pg';
 import { repeatEvery, type Clock, type Logger } from '../shared/index.js';
-import { listen, type Listener } from '../storage/index.js';
+import { instanceStateStore, listen, type Listener, type StoragePool } from '../storage/index.js';
 import { desiredStateChannel } from './service.js';
-import type { DesiredStateStore, VersionRow } from './store.js';
+import type { DesiredStateStore, VersionRow } from './state-store.js';
 
 export interface ApplierDeps {
-  pool: pg.Pool;
+  pool: StoragePool;
   databaseUrl: string;
   store: DesiredStateStore;
   self: string;
@@ -27,7 +26,6 @@ export class DesiredStateApplier {
   private listener?: Listener;
   private readonly stopping = new AbortController();
   private poller?: Promise<void>;
-  private recording = false;
 
   constructor(private readonly deps: ApplierDeps) {
     this.current = deps.store.initial();
@@ -84,31 +82,13 @@ export class DesiredStateApplier {
       { operation: 'apply_desired_state', version: latest.version, command: latest.command },
       'desired state applied',
     );
-    // Bookkeeping for `status` and the leader; the node's own answer (GetState, Apply) does not wait for it.
-    this.deps.store
+    // Bookkeeping for operators reading the database; the node's own answer (GetState, Apply) does not wait for it.
+    instanceStateStore
       .recordApplied(this.deps.pool, this.deps.self, latest.version, this.deps.clock.now())
       .catch((err: unknown) =>
         this.deps.log.warn({ operation: 'apply_desired_state', err }, 'could not record applied version'),
       );
     return latest.version;
-  }
-
-  /**
-   * Bookkeeping of applied_version in instance_state, for operators reading the database. Nothing waits for it (the
-   * node answers GetState and Apply from memory), so a burst of versions costs one write, not one commit each.
-   */
-  private scheduleRecord(): void {
-    if (this.recording) return;
-    this.recording = true;
-    this.deps.clock.timeout(500, () => {
-      this.recording = false;
-      const { version } = this.current;
-      this.deps.store
-        .recordApplied(this.deps.pool, this.deps.self, version, this.deps.clock.now())
-        .catch((err: unknown) =>
-          this.deps.log.warn({ operation: 'apply_desired_state', err }, 'could not record applied version'),
-        );
-    });
   }
 
   private poll(intervalMs: number): Promise<void> {

@@ -200,6 +200,17 @@ export function layerConfig(layer: LayerId, config: LayersConfig): LayerConfig {
   return found;
 }
 
+/** What one instance should run under `state`: its active layers with their percentage, and the switched-off frameworks. */
+export function appliedLayersOf(
+  state: DesiredState,
+  instance: string,
+): { layers: Map<LayerId, number>; disabledFrameworks: Set<string> } {
+  return {
+    layers: new Map(activeLayers(state, instance).map((l) => [l, settingOf(state, instance, l).percentage])),
+    disabledFrameworks: new Set(state.disabled_frameworks),
+  };
+}
+
 /** "R1 R2@10%" — compact per-instance view for status and history. */
 export function describeLayers(state: DesiredState, instance: string): string {
   if (state.emergency_disabled) return 'EMERGENCY-DISABLED';

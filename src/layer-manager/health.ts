@@ -1,5 +1,4 @@
 import { layerIds, type AmplificationBand, type LayerId, type LayersConfig } from '../config/index.js';
-import type { HealthReport, InstanceLayerHealth, LayerHealth } from '../protocol/index.js';
 import { activeLayers, isActive, type DesiredState } from './desired-state.js';
 import type { AgreedFigures } from './gates.js';
 
@@ -11,13 +10,49 @@ export interface InstanceView {
   appliedLayers: string[];
 }
 
+export type HealthStatus = 'OK' | 'WARN' | 'FAIL' | 'OFF';
+
+/** One instance where the layer should run, judged on its own figures (its snapshot in the last epoch). */
+export interface InstanceLayerHealth {
+  instance: string;
+  /** UNKNOWN: no figures to judge (none yet, too few samples, a window that spans a change). */
+  status: 'OK' | 'WARN' | 'FAIL' | 'UNKNOWN';
+  amplification?: number;
+  errorRate?: number;
+  samples: number;
+  settled: boolean;
+  problems: string[];
+}
+
+export interface LayerHealth {
+  layer: LayerId;
+  status: HealthStatus;
+  enabledOn: string[];
+  appliedOn: string[];
+  /** Agreed across the cluster (consensus). */
+  amplification?: number;
+  band?: { acceptable: readonly [number, number]; alertBelow: number };
+  errorRate?: number;
+  samples: number;
+  problems: string[];
+  instances: InstanceLayerHealth[];
+}
+
+export interface HealthReport {
+  layers: LayerHealth[];
+  desiredVersion: number;
+  consensus?: { error: number; converged: boolean; atMs: number };
+  unreachable: string[];
+  healthy: boolean;
+}
+
 export interface HealthInputs {
   config: LayersConfig;
   layers: readonly LayerId[];
   desired: { version: number; state: DesiredState };
   instances: readonly InstanceView[];
   agreed?: AgreedFigures;
-  consensus?: { error: number; converged: boolean; at: number; unreachable: string[] };
+  consensus?: { error: number; converged: boolean; at: number };
   /** The operations plan's P0 error rate (FrameworkErrorRateHigh): above it a layer FAILs, above the gate it WARNs. */
   errorRateFail?: number;
   /** Fewer operations than this in an instance's window is too little to judge it (the profile's minimum). */
@@ -72,7 +107,7 @@ export function layerHealth(inputs: HealthInputs): HealthReport {
       .filter((i) => i.appliedLayers.some((l) => l === layer || l.startsWith(`${layer}@`)))
       .map((i) => i.instance);
     const problems: string[] = [];
-    let status: 'OK' | 'WARN' | 'FAIL' | 'OFF' = enabledOn.length === 0 && appliedOn.length === 0 ? 'OFF' : 'OK';
+    let status: HealthStatus = enabledOn.length === 0 && appliedOn.length === 0 ? 'OFF' : 'OK';
     const worsen = (to: 'WARN' | 'FAIL') => (status = status === 'FAIL' || to === 'FAIL' ? 'FAIL' : 'WARN');
     for (const i of instances) {
       const should = enabledOn.includes(i.instance);
@@ -118,15 +153,11 @@ export function layerHealth(inputs: HealthInputs): HealthReport {
     return {
       layer,
       status,
-      enabled_on: enabledOn,
-      applied_on: appliedOn,
-      has_amplification: amplification !== undefined,
-      amplification: amplification ?? 0,
-      acceptable_low: band?.acceptable[0] ?? 0,
-      acceptable_high: band?.acceptable[1] ?? 0,
-      alert_below: band?.alertBelow ?? 0,
-      has_error_rate: errorRate !== undefined,
-      error_rate: errorRate ?? 0,
+      enabledOn,
+      appliedOn,
+      ...(amplification !== undefined ? { amplification } : {}),
+      ...(band ? { band: { acceptable: band.acceptable, alertBelow: band.alertBelow } } : {}),
+      ...(errorRate !== undefined ? { errorRate } : {}),
       samples: figures?.samples ?? 0,
       problems,
       instances: perInstance,
@@ -136,10 +167,10 @@ export function layerHealth(inputs: HealthInputs): HealthReport {
   const unreachable = instances.filter((i) => !i.reachable).map((i) => i.instance);
   return {
     layers: report,
-    desired_version: desired.version,
-    consensus_error: inputs.consensus?.error ?? 0,
-    consensus_converged: consensusOk,
-    consensus_at_ms: inputs.consensus?.at ?? 0,
+    desiredVersion: desired.version,
+    ...(inputs.consensus
+      ? { consensus: { error: inputs.consensus.error, converged: consensusOk, atMs: inputs.consensus.at } }
+      : {}),
     unreachable,
     healthy: report.every((l) => l.status !== 'FAIL') && consensusOk && unreachable.length === 0,
   };
@@ -156,10 +187,8 @@ function instanceHealth(
   const own = inputs.agreed?.instances[instance]?.[layer];
   const base = {
     instance,
-    has_amplification: own?.amplification !== undefined,
-    amplification: own?.amplification ?? 0,
-    has_error_rate: own?.errorRate !== undefined,
-    error_rate: own?.errorRate ?? 0,
+    ...(own?.amplification !== undefined ? { amplification: own.amplification } : {}),
+    ...(own?.errorRate !== undefined ? { errorRate: own.errorRate } : {}),
     samples: own?.samples ?? 0,
     settled: own?.settled ?? false,
   };

@@ -4,6 +4,7 @@ export { BandTracker } from './bands.js';
 export {
   activate,
   activeLayers,
+  appliedLayersOf,
   deactivate,
   dependantsOf,
   describeLayers,
@@ -19,14 +20,36 @@ export type { DesiredState, LayerSetting, Transition, TransitionAction } from '.
 export { evaluateGates } from './gates.js';
 export type { AgreedFigures, CheckStatus, GateCheck, GateInputs } from './gates.js';
 export { appliedLayerNames, healthLayers, layerHealth } from './health.js';
-export type { HealthInputs, InstanceView } from './health.js';
+export type {
+  HealthInputs,
+  HealthReport,
+  HealthStatus,
+  InstanceLayerHealth,
+  InstanceView,
+  LayerHealth,
+} from './health.js';
+export { createLayers } from './layers.js';
+export type { HistoryEntry, Layers, LayersDeps } from './layers.js';
 export { LeaderElection } from './leader.js';
 export type { LeaderElectionDeps } from './leader.js';
-export { defaultApplyTimeoutMs, describeMutation, parseMutation } from './mutation-input.js';
-export type { Mutation, MutationOptions } from './mutation-input.js';
-export { desiredStateChannel, GateRefusedError, LayerManager, toWireCheck } from './service.js';
-export type { LayerManagerDeps, MutationContext } from './service.js';
-export { DesiredStateStore } from './store.js';
-export type { VersionRow } from './store.js';
+export {
+  checkMutation,
+  checkMutationOptions,
+  defaultApplyTimeoutMs,
+  describeMutation,
+  parseMutation,
+} from './mutation-input.js';
+export type { CheckedOptions, Mutation, MutationInput, MutationOptions } from './mutation-input.js';
+export type {
+  DetectionBudget,
+  InstanceApply,
+  MutationPlan,
+  MutationProgress,
+  MutationResult,
+} from './mutation-result.js';
+export { desiredStateChannel, GateRefusedError, LayerManager } from './service.js';
+export type { LayerManagerDeps } from './service.js';
+export { createDesiredStateStore } from './state-store.js';
+export type { DesiredStateStore, VersionRow } from './state-store.js';
 export { detectionBudgets, TriggerEvaluator } from './triggers.js';
 export type { InstanceLayerFigures, TriggerFiring, TriggerInputs } from './triggers.js';

@@ -6,7 +6,6 @@ export interface LeaderElectionDeps {
   self: string;
   clock: Clock;
   log: Logger;
-  onChange: (isLeader: boolean) => void;
   /** How often a follower tries to take the lock, and a leader proves it still holds it. */
   intervalMs?: number;
 }
@@ -20,6 +19,7 @@ export class LeaderElection {
   private leading = false;
   private readonly stopping = new AbortController();
   private loop?: Promise<void>;
+  private readonly listeners: ((isLeader: boolean) => void)[] = [];
 
   constructor(private readonly deps: LeaderElectionDeps) {
     this.lock = new SessionLock(deps.databaseUrl, lockKeys.leader, {
@@ -31,6 +31,11 @@ export class LeaderElection {
 
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /** Told on every change of leadership from now on. */
+  onChange(listener: (isLeader: boolean) => void): void {
+    this.listeners.push(listener);
   }
 
   start(): void {
@@ -67,6 +72,6 @@ export class LeaderElection {
       { operation: 'leader_election', leader: leading },
       leading ? 'became leader' : 'no longer leader',
     );
-    this.deps.onChange(leading);
+    for (const listener of this.listeners) listener(leading);
   }
 }

@@ -1,7 +1,7 @@
 import { isLayerId, layerIds, type LayerId, type LayersConfig } from '../config/index.js';
-import type { MutationRequest } from '../protocol/index.js';
 import { TriadError } from '../shared/index.js';
 
+/** A desired-state change, validated: layer ids known, instances members of the cluster, percentage 1–100. */
 export type Mutation =
   | { kind: 'activate'; layers: LayerId[]; instances: string[]; percentage: number }
   | { kind: 'deactivate'; layers: LayerId[]; instances: string[]; cascade: boolean }
@@ -9,13 +9,31 @@ export type Mutation =
   | { kind: 'rollback'; to: { version: number } | { label: string } }
   | { kind: 'emergency_disable' };
 
+/** A change as an operator or a plan names it, not yet checked (names are plain strings, absent means default). */
+export type MutationInput =
+  | { kind: 'activate'; layers: readonly string[]; instances?: readonly string[]; percentage?: number }
+  | { kind: 'deactivate'; layers: readonly string[]; instances?: readonly string[]; cascade?: boolean }
+  | { kind: 'framework'; frameworkId: string; enabled: boolean }
+  | { kind: 'rollback'; to: string }
+  | { kind: 'emergency_disable' };
+
+/** Who asks for a change, why, and how it is to be carried out. */
 export interface MutationOptions {
-  dryRun: boolean;
-  force: boolean;
-  reason: string | null;
-  label: string | null;
-  timeoutMs: number;
+  /** Who made the change: the audit row's actor and the version's created_by. */
   actor: string;
+  /** Ties the change to a ticket or pipeline; stored with the version and on every log line of the call. */
+  correlationId: string;
+  reason?: string;
+  /** Override failing or inconclusive gates (needs a reason; audited as an override). */
+  force?: boolean;
+  /** Plan and check, change nothing. */
+  dryRun?: boolean;
+  /** Names the new version for `rollback --to-version`. */
+  label?: string;
+  /** How long to wait for the targeted instances to apply the version (default 30 s, at most 10 min). */
+  timeoutMs?: number;
+  /** Set by automatic rollback: counted in triad_rollbacks_total{reason} instead of "manual". */
+  rollbackReason?: string;
 }
 
 export const defaultApplyTimeoutMs = 30_000;
@@ -23,114 +41,115 @@ const maxTimeoutMs = 10 * 60_000;
 const labelPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /**
- * Validates an Admin mutation at the edge (STYLE §3: inputs validated where they enter). Everything wrong is reported
- * with what was received and what is allowed; nothing is written before this passes.
+ * Checks a change before anything is written (STYLE §3): everything wrong is reported with what was received and what
+ * is allowed. The Admin edge, automatic rollback and rollout plans all come through here.
  */
 export function parseMutation(
-  request: MutationRequest,
+  input: MutationInput,
   context: { config: LayersConfig; instances: readonly string[] },
-): { mutation: Mutation; options: MutationOptions } {
-  const options = parseOptions(request);
-  switch (request.command) {
+): Mutation {
+  switch (input.kind) {
     case 'activate': {
-      const a = request.activate ?? { layers: [], instances: [], percentage: 0 };
-      const percentage = a.percentage === 0 ? 100 : a.percentage;
+      const percentage = input.percentage ?? 100;
       if (!Number.isInteger(percentage) || percentage < 1 || percentage > 100) {
         throw new TriadError(
           'INPUT_INVALID',
-          `--percentage must be a whole number from 1 to 100, received ${a.percentage}`,
+          `--percentage must be a whole number from 1 to 100, received ${percentage}`,
         );
       }
       return {
-        mutation: {
-          kind: 'activate',
-          layers: parseLayers(a.layers),
-          instances: parseInstances(a.instances, context.instances),
-          percentage,
-        },
-        options,
+        kind: 'activate',
+        layers: parseLayers(input.layers),
+        instances: parseInstances(input.instances ?? [], context.instances),
+        percentage,
       };
     }
-    case 'deactivate': {
-      const d = request.deactivate ?? { layers: [], instances: [], cascade: false };
+    case 'deactivate':
       return {
-        mutation: {
-          kind: 'deactivate',
-          layers: parseLayers(d.layers),
-          instances: parseInstances(d.instances, context.instances),
-          cascade: d.cascade,
-        },
-        options,
+        kind: 'deactivate',
+        layers: parseLayers(input.layers),
+        instances: parseInstances(input.instances ?? [], context.instances),
+        cascade: input.cascade ?? false,
       };
-    }
     case 'framework': {
-      const f = request.framework ?? { framework_id: '', enabled: false };
       const known = context.config.layers.flatMap((l) => l.frameworks.map((fw) => fw.id));
-      if (!known.includes(f.framework_id)) {
-        const layer = /^R[1-6]/.exec(f.framework_id)?.[0];
+      if (!known.includes(input.frameworkId)) {
+        const layer = /^R[1-6]/.exec(input.frameworkId)?.[0];
         const sameLayer = known.filter((id) => layer !== undefined && id.startsWith(`${layer}_`));
         const hint =
           sameLayer.length > 0 ? ` (frameworks of ${layer}: ${sameLayer.join(', ')})` : ` (known: ${known.join(', ')})`;
-        throw new TriadError('INPUT_INVALID', `unknown framework "${f.framework_id}"${hint}`);
+        throw new TriadError('INPUT_INVALID', `unknown framework "${input.frameworkId}"${hint}`);
       }
-      return { mutation: { kind: 'framework', frameworkId: f.framework_id, enabled: f.enabled }, options };
+      return { kind: 'framework', frameworkId: input.frameworkId, enabled: input.enabled };
     }
     case 'rollback': {
-      const to = (request.rollback?.to ?? '').trim();
+      const to = input.to.trim();
       if (to === '')
         throw new TriadError('INPUT_INVALID', '--to-version needs a version number (e.g. 42) or a label (e.g. v1.4.0)');
       if (/^\d+$/.test(to)) {
         const version = Number(to);
         if (!Number.isSafeInteger(version)) throw new TriadError('INPUT_INVALID', `version ${to} is too large`);
-        return { mutation: { kind: 'rollback', to: { version } }, options };
+        return { kind: 'rollback', to: { version } };
       }
       if (!labelPattern.test(to)) {
         throw new TriadError('INPUT_INVALID', `--to-version "${to}" is neither a version number nor a valid label`);
       }
-      return { mutation: { kind: 'rollback', to: { label: to } }, options };
+      return { kind: 'rollback', to: { label: to } };
     }
     case 'emergency_disable':
-      if (!options.reason) {
-        throw new TriadError(
-          'USAGE',
-          'emergency-disable needs --reason "…": it is the break-glass path and is audited with its reason',
-        );
-      }
-      return { mutation: { kind: 'emergency_disable' }, options };
-    default:
-      throw new TriadError(
-        'INPUT_INVALID',
-        'the request names no command (activate, deactivate, framework, rollback, emergency_disable)',
-      );
+      return { kind: 'emergency_disable' };
   }
 }
 
-function parseOptions(request: MutationRequest): MutationOptions {
-  const o = request.options;
-  const reason = (o?.reason ?? '').trim();
-  const label = (o?.label ?? '').trim();
-  if (o?.force && reason === '') {
+/**
+ * Holds a mutation built in code (automatic rollback, a rollout plan) to the same rules as one typed by an operator:
+ * it names only layers, instances and frameworks that exist, and a percentage in range.
+ */
+export function checkMutation(m: Mutation, context: { config: LayersConfig; instances: readonly string[] }): Mutation {
+  return m.kind === 'rollback' ? m : parseMutation(m, context);
+}
+
+/** Options with their rules applied and their defaults filled in. */
+export interface CheckedOptions extends MutationOptions {
+  force: boolean;
+  dryRun: boolean;
+  timeoutMs: number;
+}
+
+/** The options with their rules applied (a reason where one is owed, a valid label, a timeout in range). */
+export function checkMutationOptions(mutation: Mutation, options: MutationOptions): CheckedOptions {
+  const reason = options.reason?.trim() || undefined;
+  const label = options.label?.trim() || undefined;
+  if (options.force && !reason) {
     throw new TriadError('USAGE', '--force needs --reason "…": an override is audited with the reason it was made');
   }
-  if (reason.length > 500)
+  if (mutation.kind === 'emergency_disable' && !reason) {
+    throw new TriadError(
+      'USAGE',
+      'emergency-disable needs --reason "…": it is the break-glass path and is audited with its reason',
+    );
+  }
+  if (reason && reason.length > 500)
     throw new TriadError('INPUT_INVALID', `--reason is ${reason.length} characters; 500 at most`);
-  if (label !== '' && (!labelPattern.test(label) || /^\d+$/.test(label))) {
+  if (label !== undefined && (!labelPattern.test(label) || /^\d+$/.test(label))) {
     throw new TriadError(
       'INPUT_INVALID',
       `--label "${label}" is not a valid label: letters, digits, ".", "_", "-", up to 64, starting with a letter or digit, and not only digits (those are version numbers)`,
     );
   }
-  const timeoutMs = o?.timeout_ms ? o.timeout_ms : defaultApplyTimeoutMs;
+  const timeoutMs = options.timeoutMs ?? defaultApplyTimeoutMs;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > maxTimeoutMs) {
     throw new TriadError('INPUT_INVALID', `--timeout must be between 0 and ${maxTimeoutMs / 1000} seconds`);
   }
+  const { reason: _reason, label: _label, ...rest } = options;
   return {
-    dryRun: o?.dry_run ?? false,
-    force: o?.force ?? false,
-    reason: reason === '' ? null : reason,
-    label: label === '' ? null : label,
+    ...rest,
+    actor: options.actor.trim().slice(0, 200) || 'unknown',
+    force: options.force ?? false,
+    dryRun: options.dryRun ?? false,
     timeoutMs,
-    actor: (o?.actor ?? '').trim().slice(0, 200) || 'unknown',
+    ...(reason ? { reason } : {}),
+    ...(label ? { label } : {}),
   };
 }
 
@@ -166,7 +185,7 @@ function parseInstances(raw: readonly string[], known: readonly string[]): strin
 }
 
 /** The command line that would make this mutation: what history and the audit log show. */
-export function describeMutation(m: Mutation, o: MutationOptions): string {
+export function describeMutation(m: Mutation, o: Pick<MutationOptions, 'label' | 'force' | 'reason'>): string {
   const flags: string[] = [];
   let name: string;
   switch (m.kind) {

@@ -1,8 +1,14 @@
-import type pg from 'pg';
 import type { LayerId, LayersConfig, Timing } from '../config/index.js';
-import type { InstanceApply, MutationPlan, MutationResult, WireGateCheck } from '../protocol/index.js';
 import { TriadError, type Clock, type Logger } from '../shared/index.js';
-import { appendAudit, lockKeys, notify, withTransaction } from '../storage/index.js';
+import {
+  appendAudit,
+  lockClusterDeployment,
+  notify,
+  withTransaction,
+  type Queryable,
+  type StoragePool,
+} from '../storage/index.js';
+import { waitForApply } from './apply-wait.js';
 import type { BandTracker } from './bands.js';
 import {
   activate,
@@ -14,18 +20,23 @@ import {
   type Transition,
 } from './desired-state.js';
 import { evaluateGates, type AgreedFigures, type GateCheck } from './gates.js';
+import {
+  checkMutation,
+  checkMutationOptions,
+  describeMutation,
+  type CheckedOptions,
+  type Mutation,
+  type MutationOptions,
+} from './mutation-input.js';
+import type { MutationPlan, MutationProgress, MutationResult } from './mutation-result.js';
+import type { DesiredStateStore, VersionRow } from './state-store.js';
 import { detectionBudgets } from './triggers.js';
-import { describeMutation, parseMutation, type Mutation, type MutationOptions } from './mutation-input.js';
-import type { DesiredStateStore, VersionRow } from './store.js';
-import type { MutationRequest } from '../protocol/index.js';
 
 /** NOTIFY channel every node LISTENs on; the payload is the new version number. */
 export const desiredStateChannel = 'triad_desired_state';
-/** How long a mutation waits for another to release the cluster deployment lock before LOCK_HELD. */
-const defaultLockWaitMs = 5_000;
 
 export interface LayerManagerDeps {
-  pool: pg.Pool;
+  pool: StoragePool;
   store: DesiredStateStore;
   layers: LayersConfig;
   members: readonly string[];
@@ -42,12 +53,8 @@ export interface LayerManagerDeps {
   pushApply: (instance: string, version: number, deadlineMs: number) => Promise<number>;
   /** A layer went down through a rollback path: `reason` is "manual" or the trigger id. */
   onRollback: (layer: LayerId, reason: string) => void;
+  /** How long a change waits for the cluster lock (storage's one lock policy by default). */
   lockWaitMs?: number;
-}
-
-export interface MutationContext {
-  /** Set by the automatic rollback: the trigger id, counted in triad_rollbacks_total{reason} instead of "manual". */
-  rollbackReason?: string;
 }
 
 export class GateRefusedError extends TriadError {
@@ -62,62 +69,51 @@ export class GateRefusedError extends TriadError {
     super(
       'GATE_REFUSED',
       `${failedChecks.length} gate check${failedChecks.length > 1 ? 's' : ''} did not pass:\n  ${lines.join('\n  ')}\n(--force --reason "…" overrides, audited)`,
-      {
-        details: { checks: allChecks.map(toWireCheck) },
-      },
+      { details: { checks: allChecks } },
     );
   }
 }
 
 interface Prepared {
   plan: MutationPlan;
-  after?: DesiredState;
   targeted: string[];
 }
 
 /**
  * Desired-state mutations (DESIGN §2): one new version per change, in one transaction under the cluster deployment
  * lock, with its audit row; gates before activations; then push the version to every node and wait for the ones it
- * changes. Break-glass paths (emergency-disable, framework switches) never consult gates or consensus.
+ * changes. Break-glass paths (emergency-disable, framework switches) never consult gates or consensus. Operators (the
+ * Admin edge), automatic rollback and rollout plans all change desired state through mutate().
  */
 export class LayerManager {
   constructor(private readonly deps: LayerManagerDeps) {}
 
-  async mutate(
-    request: MutationRequest,
-    correlationId: string,
-    emit: (e: { committed?: MutationPlan; progress?: InstanceApply }) => void,
-    context: MutationContext = {},
-  ): Promise<MutationResult> {
+  async mutate(mutation: Mutation, options: MutationOptions & MutationProgress): Promise<MutationResult> {
     const started = this.deps.clock.monotonicMs();
-    const { mutation, options } = parseMutation(request, { config: this.deps.layers, instances: this.deps.members });
-    const prepared = await this.commit(mutation, options, correlationId, context);
-    if (options.dryRun || prepared.plan.after_version === prepared.plan.before_version) {
-      return {
-        plan: prepared.plan,
-        instances: prepared.plan.instances,
-        complete: true,
-        duration_ms: this.deps.clock.monotonicMs() - started,
-      };
+    const checked = checkMutation(mutation, { config: this.deps.layers, instances: this.deps.members });
+    const opts = checkMutationOptions(checked, options);
+    const prepared = await this.commit(checked, opts);
+    const elapsed = () => this.deps.clock.monotonicMs() - started;
+    if (opts.dryRun || prepared.plan.afterVersion === prepared.plan.beforeVersion) {
+      return { plan: prepared.plan, instances: prepared.plan.instances, complete: true, durationMs: elapsed() };
     }
-    emit({ committed: prepared.plan });
-    const instances = await this.waitForApply(prepared.plan.after_version, prepared.targeted, options.timeoutMs, (p) =>
-      emit({ progress: p }),
+    options.onCommitted?.(prepared.plan);
+    const instances = await waitForApply(
+      this.deps,
+      prepared.plan.afterVersion,
+      prepared.targeted,
+      opts.timeoutMs,
+      (p) => options.onProgress?.(p),
     );
     const complete = instances.filter((i) => i.targeted).every((i) => i.applied);
-    return { plan: prepared.plan, instances, complete, duration_ms: this.deps.clock.monotonicMs() - started };
+    return { plan: prepared.plan, instances, complete, durationMs: elapsed() };
   }
 
-  private async commit(
-    mutation: Mutation,
-    options: MutationOptions,
-    correlationId: string,
-    context: MutationContext,
-  ): Promise<Prepared> {
+  private async commit(mutation: Mutation, options: CheckedOptions): Promise<Prepared> {
     const { store, clock, pool } = this.deps;
     let refusal: GateRefusedError | undefined;
     const prepared = await withTransaction(pool, async (client) => {
-      await lockCluster(client, this.deps.lockWaitMs ?? defaultLockWaitMs);
+      await lockClusterDeployment(client, this.deps.lockWaitMs);
       const latest = await store.latest(client);
       const after = await this.nextState(client, mutation, latest);
       const transitions = diffStates(latest.state, after, this.deps.members);
@@ -129,7 +125,7 @@ export class LayerManager {
       const override = failed.length > 0 && options.force;
       const command = describeMutation(mutation, options);
       // A label alone, or an emergency flag over layers that were all off already, is still a new version.
-      const changes = options.label !== null || JSON.stringify(after) !== JSON.stringify(latest.state);
+      const changes = options.label !== undefined || JSON.stringify(after) !== JSON.stringify(latest.state);
       const afterVersion = changes ? latest.version + 1 : latest.version;
       const plan = this.plan({
         command,
@@ -139,17 +135,16 @@ export class LayerManager {
         checks,
         override,
         options,
-        correlationId,
       });
       const audit = {
         actor: options.actor,
         command,
-        args: { mutation, dry_run: options.dryRun, force: options.force, label: options.label },
-        reason: options.reason,
-        correlation_id: correlationId,
+        args: { mutation, dry_run: options.dryRun, force: options.force, label: options.label ?? null },
+        reason: options.reason ?? null,
+        correlation_id: options.correlationId,
         before_version: latest.version,
         override,
-        undo_command: plan.undo_command,
+        undo_command: plan.undoCommand ?? null,
         at: new Date(clock.now()),
       };
       if (failed.length > 0 && !options.force) {
@@ -162,12 +157,12 @@ export class LayerManager {
       if (options.dryRun || !changes) return { plan, targeted: [] };
       await store.insert(client, {
         version: afterVersion,
-        label: options.label,
+        label: options.label ?? null,
         state: after,
         createdBy: options.actor,
         command,
-        reason: options.reason,
-        correlationId,
+        reason: options.reason ?? null,
+        correlationId: options.correlationId,
         createdAt: clock.now(),
       });
       await appendAudit(client, {
@@ -176,19 +171,19 @@ export class LayerManager {
         outcome: override ? 'applied (gates overridden)' : 'applied',
       });
       await notify(client, desiredStateChannel, String(afterVersion));
-      return { plan, after, targeted: targetedInstances(transitions, this.deps.members) };
+      return { plan, targeted: targetedInstances(transitions, this.deps.members) };
     });
     if (refusal) throw refusal;
-    if (!options.dryRun && prepared.plan.after_version > prepared.plan.before_version) {
+    if (!options.dryRun && prepared.plan.afterVersion > prepared.plan.beforeVersion) {
       for (const t of prepared.plan.transitions) {
         if (t.action === 'deactivate' && mutation.kind !== 'activate')
-          this.deps.onRollback(t.subject as LayerId, context.rollbackReason ?? 'manual');
+          this.deps.onRollback(t.subject as LayerId, options.rollbackReason ?? 'manual');
       }
       this.deps.log.info(
         {
           operation: 'mutation',
           command: prepared.plan.command,
-          version: prepared.plan.after_version,
+          version: prepared.plan.afterVersion,
           override: prepared.plan.override,
         },
         'desired state changed',
@@ -197,7 +192,7 @@ export class LayerManager {
     return prepared;
   }
 
-  private async nextState(client: pg.PoolClient, m: Mutation, latest: VersionRow): Promise<DesiredState> {
+  private async nextState(client: Queryable, m: Mutation, latest: VersionRow): Promise<DesiredState> {
     switch (m.kind) {
       case 'activate':
         return activate(latest.state, m);
@@ -222,7 +217,7 @@ export class LayerManager {
   }
 
   private async gates(
-    client: pg.PoolClient,
+    client: Queryable,
     transitions: Transition[],
     before: DesiredState,
     after: DesiredState,
@@ -261,36 +256,23 @@ export class LayerManager {
     transitions: Transition[];
     checks: GateCheck[];
     override: boolean;
-    options: MutationOptions;
-    correlationId: string;
+    options: CheckedOptions;
   }): MutationPlan {
     const targeted = targetedInstances(p.transitions, this.deps.members);
+    const activated = [...new Set(p.transitions.filter((t) => t.action === 'activate').map((t) => t.subject))];
     return {
       command: p.command,
-      before_version: p.before,
-      after_version: p.after,
-      transitions: p.transitions.map((t) => ({
-        instance: t.instance,
-        subject: t.subject,
-        action: t.action,
-        from_percentage: t.fromPercentage,
-        to_percentage: t.toPercentage,
-      })),
-      checks: p.checks.map(toWireCheck),
+      beforeVersion: p.before,
+      afterVersion: p.after,
+      transitions: p.transitions,
+      checks: p.checks,
       override: p.override,
-      undo_command: p.after > p.before ? `triad rollback --to-version ${p.before}` : '',
-      dry_run: p.options.dryRun,
-      correlation_id: p.correlationId,
-      label: p.options.label ?? '',
-      detection_budgets: [
-        ...new Set(p.transitions.filter((t) => t.action === 'activate').map((t) => t.subject as LayerId)),
-      ].flatMap((layer) =>
-        detectionBudgets(layer, this.deps.layers, this.deps.timing).map((b) => ({
-          layer,
-          trigger_id: b.triggerId,
-          budget_ms: b.budgetMs,
-          for_ms: b.forMs,
-        })),
+      ...(p.after > p.before ? { undoCommand: `triad rollback --to-version ${p.before}` } : {}),
+      dryRun: p.options.dryRun,
+      correlationId: p.options.correlationId,
+      ...(p.options.label ? { label: p.options.label } : {}),
+      detectionBudgets: (activated as LayerId[]).flatMap((layer) =>
+        detectionBudgets(layer, this.deps.layers, this.deps.timing).map((b) => ({ layer, ...b })),
       ),
       // Applying is a fetch of the version plus an in-memory switch: the round trip dominates what an instance takes.
       instances: this.deps.members.map((instance) => ({
@@ -298,99 +280,11 @@ export class LayerManager {
         targeted: targeted.includes(instance),
         reachable: this.deps.reachable(instance),
         applied: false,
-        applied_version: 0,
-        apply_ms: 0,
-        expected_ms: Math.round((2 * this.deps.rttMs(instance) + 1) * 10) / 10,
-        error: '',
+        appliedVersion: 0,
+        applyMs: 0,
+        expectedMs: Math.round((2 * this.deps.rttMs(instance) + 1) * 10) / 10,
       })),
     };
-  }
-
-  /**
-   * Pushes the version to every node and waits for the targeted ones (retrying an unreachable one until the deadline);
-   * the others are told too but not waited for. Every instance is in the result, with what is known of it.
-   */
-  private async waitForApply(
-    version: number,
-    targeted: readonly string[],
-    timeoutMs: number,
-    progress: (p: InstanceApply) => void,
-  ): Promise<InstanceApply[]> {
-    const { clock, members } = this.deps;
-    const deadline = clock.now() + timeoutMs;
-    const results = new Map<string, InstanceApply>();
-    const attempt = async (instance: string, retry: boolean): Promise<void> => {
-      const start = clock.monotonicMs();
-      let error = '';
-      for (;;) {
-        const remaining = deadline - clock.now();
-        try {
-          const applied = await this.deps.pushApply(instance, version, Math.max(1, Math.min(remaining, 2_000)));
-          const entry = {
-            instance,
-            targeted: retry,
-            reachable: true,
-            applied: applied >= version,
-            applied_version: applied,
-            apply_ms: clock.monotonicMs() - start,
-            expected_ms: 0,
-            error: '',
-          };
-          results.set(instance, entry);
-          progress(entry);
-          return;
-        } catch (err) {
-          error = err instanceof TriadError ? err.detail : String(err);
-        }
-        if (!retry || clock.now() + 200 >= deadline) break;
-        await clock.sleep(200);
-      }
-      const entry = {
-        instance,
-        targeted: retry,
-        reachable: false,
-        applied: false,
-        applied_version: 0,
-        apply_ms: clock.monotonicMs() - start,
-        expected_ms: 0,
-        error,
-      };
-      results.set(instance, entry);
-      progress(entry);
-    };
-    const others = members.filter((m) => !targeted.includes(m)).map((m) => attempt(m, false));
-    await Promise.all(targeted.map((m) => attempt(m, true)));
-    // Untargeted nodes got the push in parallel; most have answered by now, the rest are reported as not waited for.
-    await Promise.race([Promise.all(others), clock.sleep(50)]);
-    return members.map(
-      (instance) =>
-        results.get(instance) ?? {
-          instance,
-          targeted: false,
-          reachable: this.deps.reachable(instance),
-          applied: false,
-          applied_version: 0,
-          apply_ms: 0,
-          expected_ms: 0,
-          error: 'not waited for (not changed by this version)',
-        },
-    );
-  }
-}
-
-async function lockCluster(client: pg.PoolClient, lockWaitMs: number): Promise<void> {
-  // Waiting a little serialises concurrent changes instead of failing the second; waiting forever would hide a stuck one.
-  await client.query(`SET LOCAL lock_timeout = '${lockWaitMs}ms'`);
-  try {
-    await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKeys.clusterDeployment]);
-  } catch (err) {
-    if ((err as { code?: string }).code === '55P03') {
-      throw new TriadError(
-        'LOCK_HELD',
-        `another change holds the cluster deployment lock (waited ${lockWaitMs / 1000}s); retry when it finishes`,
-      );
-    }
-    throw err;
   }
 }
 
@@ -398,17 +292,4 @@ async function lockCluster(client: pg.PoolClient, lockWaitMs: number): Promise<v
 function targetedInstances(transitions: readonly Transition[], members: readonly string[]): string[] {
   if (transitions.some((t) => t.instance === '*')) return [...members];
   return members.filter((m) => transitions.some((t) => t.instance === m));
-}
-
-export function toWireCheck(c: GateCheck): WireGateCheck {
-  return {
-    instance: c.instance,
-    layer: c.layer,
-    check: c.check,
-    status: c.status,
-    measured: c.measured,
-    threshold: c.threshold,
-    samples: c.samples,
-    detail: c.detail,
-  };
 }

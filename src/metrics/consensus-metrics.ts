@@ -1,11 +1,11 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
-/** The epoch result as the metrics need it (a subset of the wire EpochOutcome). */
+/** The epoch result as the metrics need it (a subset of consensus's EpochOutcome). */
 export interface EpochFigures {
   topology: string;
   error: number;
   converged: boolean;
-  time_seconds: number;
+  timeSeconds: number;
   rounds: number;
   lambda2: number;
   members: readonly { member: string; divergence: number }[];
@@ -76,7 +76,7 @@ export function createConsensusMetrics(registry: Registry, topology: string): Co
     record(epoch) {
       const labels = { topology: epoch.topology };
       error.set(labels, epoch.error);
-      time.set(labels, epoch.time_seconds);
+      time.set(labels, epoch.timeSeconds);
       converged.set(labels, epoch.converged ? 1 : 0);
       rounds.set(labels, epoch.rounds);
       roundsTotal.inc(labels, epoch.rounds);

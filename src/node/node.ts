@@ -1,20 +1,33 @@
+// A node's wiring: components built in dependency order, then connected where information flows back (outcomes to
+// the layer manager, leadership and peer changes to consensus), then the edges that expose them. No logic of its own.
 import type { Server as HttpServer } from 'node:http';
-import type { ServerUnaryCall } from '@grpc/grpc-js';
 import type { InstanceAddress, TriadConfig } from '../config/index.js';
+import {
+  createConnections,
+  createNodeCalls,
+  createPeerLinks,
+  type TransportCredentials,
+} from '../connections/index.js';
+import { createConsensus } from '../consensus/index.js';
+import {
+  addHealthService,
+  adminService,
+  createHttpServer,
+  ingestService,
+  listenHttp,
+  nodeService,
+  peerService,
+  shutdownGrpc,
+} from '../edges/index.js';
 import { Readiness, type ReadinessReport } from '../health/index.js';
+import { createRecorder, ingestRules } from '../ingest/index.js';
+import { appliedLayersOf, createLayers, LeaderElection } from '../layer-manager/index.js';
+import { createLiveState } from '../live-state/index.js';
+import { PeerSet } from '../membership/index.js';
 import type { TriadMetrics } from '../metrics/index.js';
-import { unaryHandler, type HeartbeatReply, type HeartbeatRequest, type NodeState } from '../protocol/index.js';
+import { createNodeRuntime, type OperationSink } from '../runtime/index.js';
 import { TriadError, triadVersion, type Clock, type Logger } from '../shared/index.js';
-import { createConsensusEdge } from './consensus-edge.js';
-import { createLayerEdge } from './layer-edge.js';
-import { createRuntimeEdge } from './runtime-edge.js';
-import { createLiveState, type LiveState } from '../live-state/index.js';
-import { createIngestHandler, ingestRules } from '../ingest/index.js';
-import type { OperationSink } from '../runtime/index.js';
-import { createPool } from '../storage/index.js';
-import { bindGrpc, createGrpcServer, shutdownGrpc, type GrpcEndpoint } from './grpc-server.js';
-import { createHttpServer, listenHttp } from './http-server.js';
-import { PeerSet } from './peers.js';
+import { createPool, type StoragePool } from '../storage/index.js';
 
 export interface NodeDeps {
   config: TriadConfig;
@@ -23,10 +36,9 @@ export interface NodeDeps {
   log: Logger;
   metrics: TriadMetrics;
   databaseUrl: string;
+  credentials: TransportCredentials;
   /** Makes operations durable; built by the composition root around this node's pool. */
-  createSink: (
-    pool: import('pg').Pool,
-  ) => OperationSink & { stop(options?: { deadlineMs?: number }): Promise<unknown> };
+  createSink: (pool: StoragePool) => OperationSink & { stop(options?: { deadlineMs?: number }): Promise<unknown> };
 }
 
 export interface TriadNode {
@@ -38,171 +50,194 @@ export interface TriadNode {
 
 export function createNode(deps: NodeDeps): TriadNode {
   const { config, clock, log, metrics } = deps;
-  const self = config.cluster.instances.find((i) => i.name === deps.instance);
+  const { cluster, timing } = config;
+  const self = cluster.instances.find((i) => i.name === deps.instance);
   if (!self) {
-    const names = config.cluster.instances.map((i) => i.name).join(', ');
+    const names = cluster.instances.map((i) => i.name).join(', ');
     throw new TriadError('USAGE', `unknown instance "${deps.instance}" (the cluster config has: ${names})`);
   }
   const startedAt = clock.now();
-  const readiness = new Readiness();
-  const peers = new PeerSet({
-    self: self.name,
-    peers: config.cluster.instances.filter((i) => i.name !== self.name),
-    heartbeat: config.cluster.heartbeat,
-    clock,
-    log,
-    metrics: metrics.node,
-    startedAt,
-    onTransition: () => consensus.coordinator.kick(),
-  });
-  readiness.register('peers', peers.readinessCheck);
+  const members = cluster.instances.map((i) => i.name);
+  const addresses = new Map(cluster.instances.map((i) => [i.name, `${i.host}:${i.grpcPort}`]));
+  const peerAddresses = new Map([...addresses].filter(([name]) => name !== self.name));
+
+  // Outgoing connections and storage: everything below talks through these.
+  const connections = createConnections(deps.credentials);
+  const calls = createNodeCalls({ connections, self: self.name, addresses, clock });
+  const links = createPeerLinks(connections, peerAddresses, log);
   const pool = createPool(deps.databaseUrl, { applicationName: `triad-${self.name}`, log });
-  const liveState: LiveState = createLiveState({
+  const liveState = createLiveState({
     ...(config.env.redisUrl ? { redisUrl: config.env.redisUrl } : {}),
-    keyPrefix: `${config.cluster.redisKeyPrefix}${config.cluster.name}:`,
+    keyPrefix: `${cluster.redisKeyPrefix}${cluster.name}:`,
     clock,
     log,
   });
   const sink = deps.createSink(pool);
-  const consensus = createConsensusEdge({
-    config,
-    self: self.name,
+
+  // The components, each given only what it uses.
+  const election = new LeaderElection({ databaseUrl: deps.databaseUrl, self: self.name, clock, log });
+  const peers = new PeerSet({
+    peers: cluster.instances.filter((i) => i.name !== self.name),
+    heartbeat: cluster.heartbeat,
     clock,
     log,
-    metrics: metrics.consensus,
-    measure: () => runtime.measure(),
-    isReachable: (member) => peers.isReachable(member),
-    // The leader starts the interval epochs; every outcome also feeds the layer manager (bands, measurements).
-    isLeader: () => layers.leader.isLeader,
-    onOutcome: (outcome) => {
-      layers.onOutcome(outcome);
-      void liveState
-        .putConsensusState(self.name, {
-          epoch_id: outcome.epoch_id,
-          error: outcome.error,
-          converged: outcome.converged,
-          at: outcome.started_at_ms,
-        })
-        .catch(() => undefined);
-    },
+    metrics: metrics.node,
+    startedAt,
+    ping: (peer, deadlineMs) => calls.heartbeat(peer, deadlineMs),
   });
-  readiness.register('consensus', consensus.readinessCheck);
-  const layers = createLayerEdge({
-    config,
-    databaseUrl: deps.databaseUrl,
-    pool,
-    onApplied: (row) => runtime.apply(row.state),
+  const runtime = createNodeRuntime({
     self: self.name,
-    clock,
-    log,
-    metrics: metrics.layers,
-    consensus: consensus.coordinator,
-    isReachable: (member) => peers.isReachable(member),
-    rttMs: (member) => peers.rttMs(member),
-  });
-  readiness.register('storage', layers.readinessCheck);
-  const runtime = createRuntimeEdge({
-    config,
-    self: self.name,
-    clock,
-    log,
-    metrics: metrics.runtime,
+    layers: config.layers,
+    synthetic: cluster.synthetic,
+    timing,
+    compressed: config.env.profile === 'demo',
     pool,
     sink,
     liveState,
-    isLeader: () => layers.leader.isLeader,
-    lastOutcome: () => consensus.coordinator.last(),
+    metrics: metrics.runtime,
+    clock,
+    log,
+    isLeader: () => election.isLeader,
+    runR6OnLeader: () => calls.runR6OnLeader(),
+    setFaultOn: (instance, change) => calls.setFaultOn(instance, change),
+  });
+  const consensus = createConsensus({
+    self: self.name,
+    cluster,
+    epochIntervalMs: timing.epochIntervalMs,
+    transport: links,
+    measure: () => runtime.measure(),
+    isReachable: (member) => peers.isReachable(member),
+    isLeader: () => election.isLeader,
+    clock,
+    log,
+    metrics: metrics.consensus,
+    testHooks: config.env.testHooks,
+  });
+  const layers = createLayers({
+    self: self.name,
+    members,
+    layers: config.layers,
+    timing,
+    heartbeatTimeoutMs: cluster.heartbeat.timeoutMs,
+    databaseUrl: deps.databaseUrl,
+    pool,
+    election,
+    clock,
+    log,
+    metrics: metrics.layers,
+    lastOutcome: () => consensus.last(),
+    reachable: (member) => peers.isReachable(member),
+    rttMs: (member) => peers.rttMs(member),
+    pushApply: (instance, version, deadlineMs) => calls.pushApply(instance, version, deadlineMs),
+    instanceView: (instance) => calls.instanceView(instance),
+    onApplied: (row) => runtime.apply(appliedLayersOf(row.state, self.name)),
+  });
+  const record = createRecorder({
+    sink,
+    rules: ingestRules(config.layers, members),
+    rateLimiter: liveState,
+    rateLimit: { capacity: cluster.ingest.burst, refillPerSecond: cluster.ingest.rateLimitPerSecond },
+    clock,
+    log,
+    onRecorded: (records) => runtime.recordIngested(records),
+    cohortOf: (layer, instance) => (instance === self.name ? runtime.cohortOf(layer) : null),
   });
 
-  const uptimeSeconds = () => (clock.now() - startedAt) / 1000;
-  const state = (includeFigures: boolean): NodeState => {
-    const report = evaluate();
-    return {
-      instance: self.name,
-      version: triadVersion,
-      uptime_seconds: uptimeSeconds(),
-      started_at_ms: startedAt,
-      peers: peers.view(),
-      ...layers.state(),
-      ...(includeFigures ? runtime.figures() : { local_layers: [], agreed_layers: [] }),
-      ready: report.ready,
-      not_ready_reasons: report.reasons,
-      topology: config.cluster.topology,
-      http_address: `${self.host}:${self.httpPort}`,
-      cluster_name: config.cluster.name,
-      consensus: consensus.view(),
-    };
-  };
-
-  const grpc: GrpcEndpoint = createGrpcServer({
-    Node: {
-      GetState: unaryHandler<{ include_figures: boolean }, NodeState>(log, 'GetState', (req) =>
-        state(req.include_figures),
-      ),
-      Heartbeat: unaryHandler<HeartbeatRequest, HeartbeatReply>(
-        log,
-        'Heartbeat',
-        (_req: HeartbeatRequest, _call: ServerUnaryCall<HeartbeatRequest, HeartbeatReply>) => ({
-          instance: self.name,
-          uptime_seconds: uptimeSeconds(),
-          ready: evaluate().ready,
-        }),
-      ),
-    },
-    Peer: { ...consensus.peerService, Apply: layers.applyHandler },
-    Admin: { ...consensus.adminHandlers, ...layers.adminHandlers, ...runtime.adminHandlers },
-    Ingest: {
-      RecordOperations: createIngestHandler({
-        sink,
-        rules: ingestRules(
-          config.layers,
-          config.cluster.instances.map((i) => i.name),
-        ),
-        rateLimiter: liveState,
-        rateLimit: { capacity: config.cluster.ingest.burst, refillPerSecond: config.cluster.ingest.rateLimitPerSecond },
-        clock,
-        log,
-        onRecorded: (records) => runtime.runtime.recordIngested(records),
-        cohortOf: (layer, instance) => (instance === self.name ? runtime.cohortOf(layer) : null),
-      }),
-    },
+  // Where information flows back: every outcome feeds the layer manager and live state; a new leader, or a member
+  // coming or going, makes consensus measure now rather than an interval later.
+  consensus.onOutcome((outcome) => layers.onOutcome(outcome));
+  consensus.onOutcome((outcome) => {
+    void liveState
+      .putConsensusState(self.name, {
+        epoch_id: outcome.epochId,
+        error: outcome.error,
+        converged: outcome.converged,
+        at: outcome.startedAtMs,
+      })
+      .catch(() => undefined);
   });
+  election.onChange((leading) => {
+    if (leading) consensus.kick();
+  });
+  peers.onTransition(() => consensus.kick());
 
+  const readiness = new Readiness();
+  readiness.register('peers', peers.readinessCheck);
+  readiness.register('consensus', () => consensus.readinessCheck());
+  readiness.register('storage', () => layers.readinessCheck());
+
+  // The edges.
+  const server = connections.server();
+  const health = addHealthService(server);
   /**
    * Every evaluation also publishes: /ready, GetState and the gRPC health service then never disagree, and the
    * heartbeat tick re-evaluates so a verdict that changes with time alone (a peer timing out) is published too.
    */
   const evaluate = (): ReadinessReport => {
     const report = readiness.evaluate();
-    grpc.setServing(report.ready);
+    health.setServing(report.ready);
     metrics.node.ready.set(report.ready ? 1 : 0);
     return report;
   };
-
+  const uptimeSeconds = () => (clock.now() - startedAt) / 1000;
+  connections.addServices(server, {
+    Node: nodeService({
+      log,
+      describe: (includeFigures) => {
+        const last = consensus.last();
+        return {
+          instance: self.name,
+          version: triadVersion,
+          uptimeSeconds: uptimeSeconds(),
+          startedAtMs: startedAt,
+          peers: peers.view(),
+          layers: layers.state(),
+          ...(includeFigures ? { figures: runtime.figures(last) } : {}),
+          readiness: evaluate(),
+          topology: cluster.topology,
+          topologyLabel: consensus.topology,
+          httpAddress: `${self.host}:${self.httpPort}`,
+          clusterName: cluster.name,
+          consensus: last,
+        };
+      },
+      heartbeat: () => ({ instance: self.name, uptimeSeconds: uptimeSeconds(), ready: evaluate().ready }),
+    }),
+    Peer: peerService({
+      self: self.name,
+      members: new Set(members),
+      log,
+      deliver: (message) => consensus.deliver(message),
+      applyAtLeast: (version) => layers.applyAtLeast(version),
+    }),
+    Admin: adminService({ log, layers, consensus, runtime }),
+    Ingest: ingestService({ log, record }),
+  });
   let http: HttpServer | undefined;
 
   return {
     self,
     async start() {
-      metrics.node.nodeInfo.set({ version: triadVersion, cluster: config.cluster.name }, 1);
+      metrics.node.nodeInfo.set({ version: triadVersion, cluster: cluster.name }, 1);
       // Desired state first: a node that restarts mid-rollout must serve the latest version from its first answer.
       await layers.start();
       await runtime.start();
-      await bindGrpc(grpc.server, self.host, self.grpcPort, self.name);
+      await connections.listen(server, self.host, self.grpcPort, self.name);
       http = createHttpServer({
         instance: self.name,
         metrics: metrics.node,
         readiness: evaluate,
         beforeScrape: () => {
           peers.refreshMetrics();
-          runtime.runtime.refreshMetrics();
+          runtime.refreshMetrics();
         },
         log,
       });
       try {
         await listenHttp(http, self.host, self.httpPort, self.name);
       } catch (err) {
-        grpc.server.forceShutdown();
+        server.forceShutdown();
         throw err;
       }
       readiness.markStarted();
@@ -210,7 +245,7 @@ export function createNode(deps: NodeDeps): TriadNode {
         const { ready, reasons } = evaluate();
         // Live health for dashboards and other nodes; it expires by itself if this node stops refreshing it.
         void liveState
-          .putHealth(self.name, { ready, reasons }, 3 * config.cluster.heartbeat.intervalMs)
+          .putHealth(self.name, { ready, reasons }, 3 * cluster.heartbeat.intervalMs)
           .catch(() => undefined);
       });
       consensus.start();
@@ -227,24 +262,26 @@ export function createNode(deps: NodeDeps): TriadNode {
     },
     async stop(forceAfterMs = 10_000) {
       log.info({ operation: 'node_stop' }, 'node stopping');
-      grpc.setServing(false);
+      health.setServing(false);
       await consensus.stop();
+      links.close();
       await peers.stop();
       // No new synthetic operations; then let in-flight calls (an ingest waiting for its commit) finish while the sink
       // drains what it holds. Storage goes last: everything above still writes to it.
       await runtime.stop();
       await Promise.all([
-        shutdownGrpc(grpc.server, forceAfterMs),
+        shutdownGrpc(server, forceAfterMs),
         sink.stop({ deadlineMs: Math.max(1_000, forceAfterMs - 2_000) }),
       ]);
       await layers.stop();
+      connections.close();
       await liveState.close();
       await pool.end();
       if (http) {
-        const server = http;
+        const httpServer = http;
         await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
+          httpServer.close(() => resolve());
+          httpServer.closeIdleConnections();
         });
       }
       log.info({ operation: 'node_stop', uptime_seconds: uptimeSeconds() }, 'node stopped');

@@ -1,4 +1,4 @@
-export { channelOptions, createServiceClient, protoFiles, serviceConstructor } from './proto.js';
+export { protoFiles, serviceConstructor } from './proto.js';
 export type { ServiceName } from './proto.js';
 export type {
   ConsensusView,
@@ -45,5 +45,26 @@ export type {
   RecordOperationsRequest,
   WireOperation,
 } from './ingest-messages.js';
+export {
+  fromWireFault,
+  fromWireFaults,
+  fromWireMutation,
+  fromWireR6,
+  toWireAuditVerification,
+  toWireCheck,
+  toWireErrorDetails,
+  toWireFaultRequest,
+  toWireFaults,
+  toWireHealth,
+  toWireInstanceApply,
+  toWirePlan,
+  toWireR6,
+  toWireResult,
+  toWireVersion,
+} from './admin-wire.js';
+export { fromWireOutcome, fromWirePeerMessage, toWireOutcome, toWirePeerMessage } from './consensus-wire.js';
+export { fromWireOperation, toWireRecordReply } from './ingest-wire.js';
+export { toWireNodeState } from './node-wire.js';
+export type { NodeStateParts } from './node-wire.js';
 export { callServerStream, callUnary, serverStreamHandler, unaryHandler } from './rpc.js';
 export type { CallOptions, StreamHandler, UnaryHandler } from './rpc.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { credentials, loadPackageDefinition, type ChannelOptions, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { loadPackageDefinition, type ServiceClientConstructor } from '@grpc/grpc-js';
 import { loadSync, type Options } from '@grpc/proto-loader';
 import { projectRoot } from '../shared/index.js';
 
@@ -34,20 +34,4 @@ export function serviceConstructor(name: ServiceName): ServiceClientConstructor 
   const ctor = loaded.triad.v1[name];
   if (!ctor) throw new Error(`service triad.v1.${name} is not defined in ${protoFiles.join(', ')}`);
   return ctor;
-}
-
-/**
- * A dead peer must be noticed, and a restarted one found again, within a heartbeat or two: grpc-js' default
- * reconnect backoff grows to two minutes, which would hide a recovered node for that long.
- */
-export const channelOptions: ChannelOptions = {
-  'grpc.initial_reconnect_backoff_ms': 100,
-  'grpc.min_reconnect_backoff_ms': 100,
-  'grpc.max_reconnect_backoff_ms': 1_000,
-  'grpc.keepalive_time_ms': 30_000,
-};
-
-export function createServiceClient<T>(name: ServiceName, address: string): T {
-  const Ctor = serviceConstructor(name);
-  return new Ctor(address, credentials.createInsecure(), channelOptions) as unknown as T;
 }

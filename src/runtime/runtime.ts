@@ -5,7 +5,7 @@ import type { RuntimeMetrics } from '../metrics/index.js';
 import { repeatEvery, TriadError, type Clock, type Logger } from '../shared/index.js';
 import { inCohort } from './deterministic.js';
 import { isNoFault, noFault, validateFault, type Fault } from './faults.js';
-import type { OperationRecord, OperationSink } from './operation.js';
+import type { Cohort, OperationRecord, OperationSink } from './operation.js';
 import type { FrameworkPlugin } from './plugin.js';
 import { amplificationByLayer, SlidingWindow, type LayerFigures } from './window.js';
 
@@ -126,6 +126,12 @@ export class FrameworkRuntime {
       if (!inCohort(key, plugin.layer, this.applied.layers.get(plugin.layer) ?? 0)) continue;
       this.track(this.execute(plugin, key).then(() => undefined));
     }
+  }
+
+  /** The cohort an operation of `layer` belongs to here: from the applied percentage, null while it is not active. */
+  cohortOf(layer: LayerId): Cohort | null {
+    const percentage = this.applied.layers.get(layer);
+    return percentage === undefined ? null : percentage < 100 ? 'partial' : 'full';
   }
 
   /** Operations ingested from outside automation (already durable): counted, windowed and logged like our own. */

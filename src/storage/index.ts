@@ -1,10 +1,8 @@
-export { appendAudit, auditHash, canonicalJson, genesisHash, verifyAuditChain } from './audit.js';
-export type { AuditEntry, AuditHashInput, AuditRecord, AuditVerification } from './audit.js';
 export { createConsensusJournal } from './consensus-journal.js';
-export type { ConsensusJournal, ConsensusJournalOptions, ConsensusMeasurementRow } from './consensus-journal.js';
+export type { ConsensusJournal, ConsensusJournalOptions } from './consensus-journal.js';
 export { defaultEmbeddedPort, startEmbeddedPostgres } from './embedded.js';
 export type { EmbeddedPostgres, EmbeddedPostgresOptions } from './embedded.js';
-export { lockKey, lockKeys, SessionLock, withAdvisoryXactLock } from './locks.js';
+export { clusterLockWaitMs, lockClusterDeployment, lockKey, lockKeys, SessionLock } from './locks.js';
 export type { SessionLockOptions } from './locks.js';
 export {
   migrate,
@@ -24,5 +22,19 @@ export type {
 } from './migrate.js';
 export { listen, notify } from './notify.js';
 export type { Listener, ListenOptions } from './notify.js';
-export { createPool, describeTarget, retryable, StoragePool, withTransaction } from './pool.js';
-export type { PoolOptions, StorageLog } from './pool.js';
+export { createPool, describeTarget, probe, retryable, StoragePool, withTransaction } from './pool.js';
+export type { PoolOptions, Queryable, StorageLog } from './pool.js';
+export { alertHistoryStore } from './stores/alert-history.js';
+export type { AlertHistoryStore, AlertRow } from './stores/alert-history.js';
+export { appendAudit, auditHash, canonicalJson, genesisHash, verifyAuditChain } from './stores/audit-log.js';
+export type { AuditEntry, AuditHashInput, AuditRecord, AuditVerification } from './stores/audit-log.js';
+export { consensusMeasurementStore } from './stores/consensus-measurements.js';
+export type { ConsensusMeasurementRow, ConsensusMeasurementStore } from './stores/consensus-measurements.js';
+export { createDesiredStateVersionStore } from './stores/desired-state-versions.js';
+export type { DesiredStateVersionStore, VersionRow } from './stores/desired-state-versions.js';
+export { frameworkRegistryStore } from './stores/framework-registry.js';
+export type { FrameworkRegistryStore, FrameworkRow } from './stores/framework-registry.js';
+export { instanceStateStore } from './stores/instance-state.js';
+export type { InstanceStateStore } from './stores/instance-state.js';
+export { createOperationHistoryStore } from './stores/operation-history.js';
+export type { OperationHistoryStore, OperationHistoryStoreOptions, OperationRow } from './stores/operation-history.js';

@@ -25,19 +25,35 @@ export const lockKeys = {
 } as const;
 
 /**
- * Tries the transaction-scoped advisory lock `key` on a client inside BEGIN …; true when taken (held until COMMIT or
- * ROLLBACK), false when another session holds it: the caller raises LOCK_HELD naming what it wanted to do.
- * Never waits, so an admin command refuses at once instead of queueing behind a long deployment.
+ * How long a desired-state change waits for the cluster deployment lock before it is refused with LOCK_HELD. Waiting
+ * a little serialises concurrent changes (three operators, the automatic rollback, a rollout step) instead of failing
+ * the second one; waiting without bound would hide a stuck change behind a hanging command.
  */
-export async function withAdvisoryXactLock(client: pg.ClientBase, key: string): Promise<boolean> {
-  // Outside a transaction block the lock would be released at the end of this very statement: a silent no-op lock.
+export const clusterLockWaitMs = 5_000;
+
+/**
+ * Takes the cluster deployment lock (DESIGN §2) for the rest of the caller's transaction: every desired-state change
+ * runs under it, so versions are assigned one at a time. The one lock policy of triad: wait up to `waitMs`
+ * (default clusterLockWaitMs), then fail with LOCK_HELD naming how long it waited. Needs a client inside BEGIN — outside
+ * one, a transaction-scoped lock would be released at the end of this very statement.
+ */
+export async function lockClusterDeployment(client: pg.ClientBase, waitMs = clusterLockWaitMs): Promise<void> {
   if (client.getTransactionStatus() !== 'T') {
-    throw new TriadError('INTERNAL', 'withAdvisoryXactLock needs a client inside BEGIN (use withTransaction)');
+    throw new TriadError('INTERNAL', 'lockClusterDeployment needs a client inside BEGIN (use withTransaction)');
   }
-  const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1::bigint) AS locked', [
-    key,
-  ]);
-  return rows[0]?.locked === true;
+  if (!Number.isInteger(waitMs) || waitMs < 1) throw new TriadError('INTERNAL', `lock wait ${waitMs} ms is not ≥ 1`);
+  await client.query(`SET LOCAL lock_timeout = '${waitMs}ms'`);
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKeys.clusterDeployment]);
+  } catch (err) {
+    if ((err as { code?: string }).code === '55P03') {
+      throw new TriadError(
+        'LOCK_HELD',
+        `another change holds the cluster deployment lock (waited ${waitMs / 1000}s); retry when it finishes`,
+      );
+    }
+    throw err;
+  }
 }
 
 export interface SessionLockOptions {

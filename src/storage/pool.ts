@@ -1,6 +1,9 @@
 import pg from 'pg';
 import { TriadError, type Logger } from '../shared/index.js';
 
+/** What a store runs its SQL on: a pool, or one client inside a transaction (the caller decides which). */
+export type Queryable = Pick<pg.ClientBase, 'query'>;
+
 /** The slice of a logger storage needs: tests pass a silent pino or a recorder. */
 export type StorageLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
@@ -68,6 +71,11 @@ export function createPool(url: string, options: PoolOptions): StoragePool {
     options.log?.warn({ err, operation: 'storage_pool', target }, 'idle PostgreSQL connection lost');
   });
   return pool;
+}
+
+/** One round trip: resolves when the server answers, rejects (STORAGE_UNAVAILABLE) when it cannot be reached. */
+export async function probe(pool: Queryable): Promise<void> {
+  await pool.query('SELECT 1');
 }
 
 /** Runs fn inside BEGIN … COMMIT on one client; rolls back and rethrows on any error. */

@@ -1,16 +1,10 @@
 import { configOption, jsonOption, targetOption, writeJson, type Command } from '../command.js';
 import { ratioNames, type LayerId, type LayersConfig } from '../../config/index.js';
-import { loadCliConfig, probeCluster, type NodeProbe } from '../cluster-client.js';
+import { loadCliConfig, probeCluster, withConnections, type NodeProbe } from '../cluster-client.js';
+import type { Connections } from '../../connections/index.js';
 import { formatTable, formatUptime } from '../table.js';
-import type { Client } from '@grpc/grpc-js';
 import { appliedLayerNames, describeLayers, type DesiredState } from '../../layer-manager/index.js';
-import {
-  callUnary,
-  createServiceClient,
-  type ConsensusView,
-  type LayerFigure,
-  type VersionSummary,
-} from '../../protocol/index.js';
+import { callUnary, type ConsensusView, type LayerFigure, type VersionSummary } from '../../protocol/index.js';
 import { TriadError } from '../../shared/index.js';
 
 export const statusCommand: Command = {
@@ -19,9 +13,11 @@ export const statusCommand: Command = {
   options: { ...jsonOption, ...targetOption, ...configOption },
   examples: ['triad status', 'triad status --json', 'triad status --target 127.0.0.1:50052'],
   async run(values, _positionals, io) {
-    const probes = await probeCluster(values, io);
+    const { probes, desired } = await withConnections(async (connections) => {
+      const probed = await probeCluster(connections, values, io);
+      return { probes: probed, desired: await desiredState(connections, probed) };
+    });
     const consensus = latestConsensus(probes);
-    const desired = await desiredState(probes);
     if (values.json) {
       writeJson(io, {
         cascade: cascadeOf(probes),
@@ -115,13 +111,12 @@ interface Desired {
 }
 
 /** The newest desired-state version, from the first node that answers (all read the same database). */
-async function desiredState(probes: NodeProbe[]): Promise<Desired | undefined> {
+async function desiredState(connections: Connections, probes: NodeProbe[]): Promise<Desired | undefined> {
   for (const p of probes) {
     if (!p.reachable) continue;
-    const client = createServiceClient<Client>('Admin', p.target.address);
     try {
       const { latest } = await callUnary<object, { latest: VersionSummary }>(
-        client,
+        connections.client('Admin', p.target.address),
         'GetDesiredState',
         {},
         { deadlineMs: 3_000 },
@@ -129,8 +124,6 @@ async function desiredState(probes: NodeProbe[]): Promise<Desired | undefined> {
       return { version: latest.version, label: latest.label, state: JSON.parse(latest.state_json) as DesiredState };
     } catch {
       // Its storage may be down; another node may still read it.
-    } finally {
-      client.close();
     }
   }
   return undefined;

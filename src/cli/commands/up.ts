@@ -11,7 +11,7 @@ import {
   type EmbeddedPostgres,
 } from '../../storage/index.js';
 import { assertPortsFree, Supervisor, waitForReady, type SupervisorEvent } from '../../supervisor/index.js';
-import { getState } from '../cluster-client.js';
+import { getState, withConnections } from '../cluster-client.js';
 import { optionalString, type CliIO, type Command } from '../command.js';
 import { formatTable } from '../table.js';
 
@@ -200,15 +200,17 @@ async function waitForFirstEpoch(
 ): Promise<void> {
   const deadline = io.clock.now() + 20_000;
   let told = false;
-  while (!signal.aborted && io.clock.now() < deadline) {
-    const states = await Promise.all(
-      nodes.map((n) => getState(`${n.host}:${n.grpcPort}`, 1_000).catch(() => undefined)),
-    );
-    if (states.some((s) => s?.consensus.has_epoch && s.consensus.converged)) return;
-    if (!told) note('waiting for the first converged consensus epoch');
-    told = true;
-    await io.clock.sleep(100);
-  }
+  await withConnections(async (connections) => {
+    while (!signal.aborted && io.clock.now() < deadline) {
+      const states = await Promise.all(
+        nodes.map((n) => getState(connections, `${n.host}:${n.grpcPort}`, 1_000).catch(() => undefined)),
+      );
+      if (states.some((s) => s?.consensus.has_epoch && s.consensus.converged)) return;
+      if (!told) note('waiting for the first converged consensus epoch');
+      told = true;
+      await io.clock.sleep(100);
+    }
+  });
 }
 
 function createReporter(io: CliIO, json: boolean) {

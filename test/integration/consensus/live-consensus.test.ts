@@ -2,7 +2,8 @@ import type { Client } from '@grpc/grpc-js';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { measurementKeys, measurementVector } from '../../../src/consensus/index.js';
-import { callUnary, createServiceClient } from '../../../src/protocol/index.js';
+import { callUnary } from '../../../src/protocol/index.js';
+import { createServiceClient } from '../../fixtures/grpc.js';
 import { readyOf, runTriad, scrapeValue, TestCluster, waitFor } from '../../fixtures/cluster.js';
 
 /** A realistic, distinct measurement per node: node i reports R1 and R2 with its own ratio, rate and counts. */

@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Server, ServerCredentials, type Client } from '@grpc/grpc-js';
+import type { Client } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseLayersConfig } from '../../../src/config/index.js';
+import { createConnections, plaintextCredentials, recordOperations } from '../../../src/connections/index.js';
+import { ingestService } from '../../../src/edges/index.js';
 import {
-  createIngestClient,
-  createIngestHandler,
   createOperationSink,
+  createRecorder,
   ingestRules,
-  recordOperations,
-  type IngestHandlerDeps,
+  type IngestDeps,
   type OperationSinkHandle,
 } from '../../../src/ingest/index.js';
 import { createInProcessLiveState, createRedisLiveState, type LiveState } from '../../../src/live-state/index.js';
-import { serviceConstructor, type WireOperation } from '../../../src/protocol/index.js';
+import type { WireOperation } from '../../../src/protocol/index.js';
 import type { OperationRecord } from '../../../src/runtime/index.js';
 import { systemClock, TriadError } from '../../../src/shared/index.js';
 import { createTestDatabase, type TestDatabase } from '../../fixtures/postgres.js';
@@ -49,7 +49,7 @@ interface Served {
 
 /** The Ingest service on a real grpc-js server on loopback, persisting to this file's database. */
 async function serve(
-  options: { capacity?: number; rateLimiter?: LiveState; rateLimit?: IngestHandlerDeps['rateLimit'] } = {},
+  options: { capacity?: number; rateLimiter?: LiveState; rateLimit?: IngestDeps['rateLimit'] } = {},
 ): Promise<Served> {
   const sink = createOperationSink({
     pool: db.pool,
@@ -59,27 +59,27 @@ async function serve(
   });
   const limiter = options.rateLimiter ?? createInProcessLiveState();
   const recorded: OperationRecord[][] = [];
-  const server = new Server();
-  server.addService(serviceConstructor('Ingest').service, {
-    RecordOperations: createIngestHandler({
-      sink,
-      rules,
-      rateLimiter: limiter,
-      rateLimit: options.rateLimit ?? { capacity: 100_000, refillPerSecond: 100_000 },
-      clock: systemClock,
+  // The Ingest edge a node serves, on a real grpc-js server made by the connection owner.
+  const connections = createConnections(plaintextCredentials());
+  const server = connections.server({
+    Ingest: ingestService({
       log,
-      onRecorded: (records) => recorded.push([...records]),
+      record: createRecorder({
+        sink,
+        rules,
+        rateLimiter: limiter,
+        rateLimit: options.rateLimit ?? { capacity: 100_000, refillPerSecond: 100_000 },
+        clock: systemClock,
+        log,
+        onRecorded: (records) => recorded.push([...records]),
+      }),
     }),
   });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
-    ),
-  );
+  const port = await connections.listen(server, '127.0.0.1', 0, 'test');
   const address = `127.0.0.1:${port}`;
-  const client = createIngestClient(address);
+  const client = connections.client('Ingest', address);
   cleanups.push(async () => {
-    client.close();
+    connections.close();
     await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     await sink.stop();
     await limiter.close();

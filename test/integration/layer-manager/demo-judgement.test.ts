@@ -1,6 +1,7 @@
 import type { Client } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { callServerStream, createServiceClient, type MutationEvent } from '../../../src/protocol/index.js';
+import { callServerStream, type MutationEvent } from '../../../src/protocol/index.js';
+import { createServiceClient } from '../../fixtures/grpc.js';
 import { runTriad, TestCluster, waitFor } from '../../fixtures/cluster.js';
 import { expectAgreement } from '../../fixtures/layer-assertions.js';
 

@@ -2,8 +2,14 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../../src/config/index.js';
-import { BandTracker, DesiredStateApplier, DesiredStateStore, LayerManager } from '../../../src/layer-manager/index.js';
-import type { MutationRequest } from '../../../src/protocol/index.js';
+import {
+  BandTracker,
+  createDesiredStateStore,
+  DesiredStateApplier,
+  LayerManager,
+  parseMutation,
+} from '../../../src/layer-manager/index.js';
+import { fromWireMutation, toWireResult, type MutationRequest } from '../../../src/protocol/index.js';
 import { systemClock } from '../../../src/shared/index.js';
 import {
   createPool,
@@ -25,6 +31,13 @@ const activateR1 = (percentage: number): MutationRequest => ({
   activate: { layers: ['R1'], instances: ['alpha'], percentage },
   options,
 });
+
+/** A Mutate request carried out as the Admin edge does: decoded, checked, mutated, the result encoded. */
+async function mutate(manager: LayerManager, request: MutationRequest, correlationId: string) {
+  const { input, options: sent } = fromWireMutation(request);
+  const mutation = parseMutation(input, { config: config.layers, instances: members });
+  return toWireResult(await manager.mutate(mutation, { ...sent, actor: sent.actor ?? 'unknown', correlationId }));
+}
 
 interface Engine {
   url: string;
@@ -63,7 +76,7 @@ describe.each([
     pools.push(p);
     const m = new LayerManager({
       pool: p,
-      store: new DesiredStateStore(members),
+      store: createDesiredStateStore(members),
       layers: config.layers,
       members,
       clock: systemClock,
@@ -87,7 +100,7 @@ describe.each([
     applier = new DesiredStateApplier({
       pool,
       databaseUrl: engine.url,
-      store: new DesiredStateStore(members),
+      store: createDesiredStateStore(members),
       self: 'alpha',
       clock: systemClock,
       log,
@@ -110,7 +123,7 @@ describe.each([
     });
     const [a, b] = [manager(), manager()];
     const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).mutate(forced(i + 1), `c-${i}`, () => undefined)),
+      Array.from({ length: 10 }, (_, i) => mutate(i % 2 ? a : b, forced(i + 1), `c-${i}`)),
     );
     expect(results.every((r) => r.complete)).toBe(true);
     const { rows } = await pool.query<{ version: string; pct: number; command: string }>(
@@ -128,7 +141,7 @@ describe.each([
     try {
       await holder.query('BEGIN');
       await holder.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKeys.clusterDeployment]);
-      await expect(manager(200).mutate(activateR1(55), 'locked', () => undefined)).rejects.toMatchObject({
+      await expect(mutate(manager(200), activateR1(55), 'locked')).rejects.toMatchObject({
         code: 'LOCK_HELD',
       });
     } finally {
@@ -149,18 +162,14 @@ describe.each([
         ).rows[0]!.n,
       );
     const before = await count();
-    const dry = await manager().mutate(
+    const dry = await mutate(
+      manager(),
       { command: 'rollback', rollback: { to: '0' }, options: { ...options, dry_run: true } },
       'dry',
-      () => undefined,
     );
     expect(dry.plan).toMatchObject({ dry_run: true, before_version: 10, after_version: 11 });
     expect(await count()).toBe(before);
-    const real = await manager().mutate(
-      { command: 'rollback', rollback: { to: '0' }, options },
-      'undo',
-      () => undefined,
-    );
+    const real = await mutate(manager(), { command: 'rollback', rollback: { to: '0' }, options }, 'undo');
     expect(real.plan.transitions).toEqual([
       expect.objectContaining({ instance: 'alpha', subject: 'R1', action: 'deactivate', to_percentage: 0 }),
     ]);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseLayersConfig } from '../../../src/config/index.js';
-import { recordOperations } from '../../../src/ingest/index.js';
+import { recordOperations } from '../../../src/connections/index.js';
 import { errorTypes } from '../../../src/runtime/index.js';
 import { repoRoot, scrapeValue, TestCluster, waitFor } from '../../fixtures/cluster.js';
 import { promtoolFindings } from '../../fixtures/promtool.js';

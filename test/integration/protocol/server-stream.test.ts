@@ -1,13 +1,8 @@
-import { Server, ServerCredentials, type Client } from '@grpc/grpc-js';
+import type { Client, Server } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import {
-  callServerStream,
-  createServiceClient,
-  serverStreamHandler,
-  serviceConstructor,
-  type MutationEvent,
-} from '../../../src/protocol/index.js';
+import { createConnections, plaintextCredentials, type Connections } from '../../../src/connections/index.js';
+import { callServerStream, serverStreamHandler, type MutationEvent } from '../../../src/protocol/index.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -19,33 +14,35 @@ describe('serverStreamHandler over a real gRPC connection', () => {
   let server: Server;
   let client: Client;
   let lateEmits: Promise<void>;
+  let connections: Connections;
 
   beforeAll(async () => {
-    server = new Server();
-    server.addService(serviceConstructor('Admin').service, {
-      Mutate: serverStreamHandler<object, MutationEvent>(silent, 'Mutate', (_request, emit) => {
-        // Larger than HTTP/2's 64 KiB window: the write is still pending when the handler returns and end() is called.
-        emit({ progress: { ...progress('alpha'), error: 'x'.repeat(1_000_000) } });
-        // Work the handler started but does not wait for (a push to a node it did not target) finishes later and
-        // tries to report: the stream has ended by then.
-        lateEmits = new Promise((resolve) =>
-          setImmediate(() => {
-            emit({ progress: progress('beta') });
-            resolve();
-          }),
-        );
-        emit({ result: { plan: undefined, instances: [], complete: true, duration_ms: 1 } as never });
-        return Promise.resolve();
-      }),
+    connections = createConnections(plaintextCredentials());
+    server = connections.server();
+    connections.addServices(server, {
+      Admin: {
+        Mutate: serverStreamHandler<object, MutationEvent>(silent, 'Mutate', (_request, emit) => {
+          // Larger than HTTP/2's 64 KiB window: the write is still pending when the handler returns and end() is called.
+          emit({ progress: { ...progress('alpha'), error: 'x'.repeat(1_000_000) } });
+          // Work the handler started but does not wait for (a push to a node it did not target) finishes later and
+          // tries to report: the stream has ended by then.
+          lateEmits = new Promise((resolve) =>
+            setImmediate(() => {
+              emit({ progress: progress('beta') });
+              resolve();
+            }),
+          );
+          emit({ result: { plan: undefined, instances: [], complete: true, duration_ms: 1 } as never });
+          return Promise.resolve();
+        }),
+      },
     });
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-    );
-    client = createServiceClient<Client>('Admin', `127.0.0.1:${port}`);
+    const port = await connections.listen(server, '127.0.0.1', 0, 'test');
+    client = connections.client('Admin', `127.0.0.1:${port}`);
   });
 
   afterAll(() => {
-    client?.close();
+    connections?.close();
     server?.forceShutdown();
   });
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createIngestClient, recordOperations } from '../../../src/ingest/index.js';
+import { recordOperations } from '../../../src/connections/index.js';
+import { createServiceClient } from '../../fixtures/grpc.js';
 import type { WireOperation } from '../../../src/protocol/index.js';
 import { scrapeValue, TestCluster, waitFor } from '../../fixtures/cluster.js';
 
@@ -91,7 +92,7 @@ describe('PostgreSQL goes away during a steady ingest and comes back', () => {
   });
 
   test('every acknowledged operation is in operation_history exactly once; none is acknowledged while it is away', async () => {
-    const client = createIngestClient(cluster.instance('gamma').grpc);
+    const client = createServiceClient('Ingest', cluster.instance('gamma').grpc);
     const acknowledged: string[] = [];
     const ackedDuringOutage: number[] = [];
     let outage = false;

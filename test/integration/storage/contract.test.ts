@@ -13,7 +13,7 @@ import {
   SessionLock,
   startEmbeddedPostgres,
   verifyAuditChain,
-  withAdvisoryXactLock,
+  lockClusterDeployment,
   withTransaction,
   type AuditEntry,
   type AuditRecord,
@@ -180,18 +180,24 @@ describe.each(engines)('storage contract on %s', (_name, open) => {
     });
   });
 
-  describe('transaction-scoped advisory lock', () => {
-    test('a second session is refused while the first holds it, and gets it once the first commits', async () => {
-      const key = lockKey(`test:xact:${Math.random()}`);
+  describe('the cluster deployment lock (the one lock policy: wait a little, then LOCK_HELD)', () => {
+    test('a second session waits its time and is refused with LOCK_HELD; it gets the lock once the first commits', async () => {
       const first = await engine.pool.connect();
       const second = await engine.pool.connect();
       try {
         await first.query('BEGIN');
         await second.query('BEGIN');
-        expect(await withAdvisoryXactLock(first, key)).toBe(true);
-        expect(await withAdvisoryXactLock(second, key)).toBe(false);
+        await lockClusterDeployment(first, 200);
+        const refused = await lockClusterDeployment(second, 200).catch((e: unknown) => e);
+        expect(refused).toBeInstanceOf(TriadError);
+        expect((refused as TriadError).code).toBe('LOCK_HELD');
+        expect((refused as TriadError).message).toMatchInlineSnapshot(
+          `"[LOCK_HELD] another change holds the cluster deployment lock (waited 0.2s); retry when it finishes"`,
+        );
+        await second.query('ROLLBACK');
+        await second.query('BEGIN');
         await first.query('COMMIT');
-        expect(await withAdvisoryXactLock(second, key)).toBe(true);
+        await lockClusterDeployment(second, 200);
         await second.query('COMMIT');
       } finally {
         first.release();
@@ -202,10 +208,10 @@ describe.each(engines)('storage contract on %s', (_name, open) => {
     test('outside a transaction it refuses to run instead of taking a lock that frees at once', async () => {
       const client = await engine.pool.connect();
       try {
-        const err = await withAdvisoryXactLock(client, lockKey('test:no-txn')).catch((e: unknown) => e);
+        const err = await lockClusterDeployment(client).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(TriadError);
         expect((err as TriadError).message).toMatchInlineSnapshot(
-          `"[INTERNAL] withAdvisoryXactLock needs a client inside BEGIN (use withTransaction)"`,
+          `"[INTERNAL] lockClusterDeployment needs a client inside BEGIN (use withTransaction)"`,
         );
       } finally {
         client.release();

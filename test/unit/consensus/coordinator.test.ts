@@ -5,9 +5,9 @@ import {
   createEpochPlanner,
   EpochParticipant,
   measurementKeys,
+  type EpochOutcome,
 } from '../../../src/consensus/index.js';
 import type { ClusterConfig } from '../../../src/config/index.js';
-import type { EpochOutcome } from '../../../src/protocol/index.js';
 import { InMemoryNetwork } from '../../fixtures/in-memory-network.js';
 import { ManualClock } from '../../fixtures/manual-clock.js';
 
@@ -77,7 +77,7 @@ describe.each([
     outcome.agreed.forEach((v, k) => expect(v).toBeCloseTo(expected[k]!, 9));
     for (const m of outcome.members) m.final.forEach((v, k) => expect(v).toBeCloseTo(expected[k]!, 9));
     await clock.advance(0);
-    for (const name of names) expect(received.get(name)?.map((o) => o.epoch_id)).toEqual([outcome.epoch_id]);
+    for (const name of names) expect(received.get(name)?.map((o) => o.epochId)).toEqual([outcome.epochId]);
   });
 });
 
@@ -107,23 +107,23 @@ test('a plan whose initiator_value is malformed is refused, and the epoch drops 
     log: silentLog,
   });
   const plan = {
-    epoch_id: 'alpha-x-1',
+    epochId: 'alpha-x-1',
     initiator: 'alpha',
     participants: ['alpha', 'beta', 'gamma'],
     edges: [{ a: 'alpha', b: 'beta', weight: 1 }],
     step: 0.5,
     rounds: 1,
-    round_timeout_ms: 500,
-    vector_keys: [...measurementKeys],
+    roundTimeoutMs: 500,
+    vectorKeys: [...measurementKeys],
   };
-  await expect(beta.run({ ...plan, initiator_value: [1, 2] })).rejects.toThrow(
+  await expect(beta.run({ ...plan, initiatorValue: [1, 2] })).rejects.toThrow(
     `initiator_value must be ${width} finite numbers, received 2`,
   );
-  await expect(beta.run({ ...plan, initiator_value: measurementOf(0).map(() => Number.NaN) })).rejects.toThrow(
+  await expect(beta.run({ ...plan, initiatorValue: measurementOf(0).map(() => Number.NaN) })).rejects.toThrow(
     /initiator_value must be/,
   );
   // A well-formed one is taken as alpha's round-0 value: beta needs no message from alpha to finish.
-  const report = await beta.run({ ...plan, initiator_value: measurementOf(0) });
+  const report = await beta.run({ ...plan, initiatorValue: measurementOf(0) });
   report.final.forEach((v, k) => expect(v).toBeCloseTo(((1 + 2) / 2) * (k + 1), 12));
   expect(net.sent.filter((m) => m.from === 'alpha')).toEqual([]);
 });
@@ -194,5 +194,5 @@ test('an older outcome arriving after a newer one does not replace it', async ()
   await clock.advance(0);
   const newer = await second;
   nodes[2]!.receive(older);
-  expect(nodes[2]!.last()?.epoch_id).toBe(newer.epoch_id);
+  expect(nodes[2]!.last()?.epochId).toBe(newer.epochId);
 });

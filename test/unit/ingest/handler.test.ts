@@ -3,10 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { describe, expect, test } from 'vitest';
 import { parseLayersConfig } from '../../../src/config/index.js';
-import { createRecorder, type IngestHandlerDeps } from '../../../src/ingest/handler.js';
+import { createRecorder, type IngestDeps } from '../../../src/ingest/index.js';
 import { ingestRules } from '../../../src/ingest/index.js';
 import { createInProcessLiveState } from '../../../src/live-state/index.js';
-import type { WireOperation } from '../../../src/protocol/index.js';
+import { fromWireOperation, toWireRecordReply, type WireOperation } from '../../../src/protocol/index.js';
 import type { OperationRecord, OperationSink } from '../../../src/runtime/index.js';
 import { TriadError } from '../../../src/shared/index.js';
 import { ManualClock } from '../../fixtures/manual-clock.js';
@@ -44,11 +44,11 @@ function fakeSink(outcome: () => Promise<void> = () => Promise.resolve()) {
   return { sink, submitted, events };
 }
 
-function recorder(overrides: Partial<IngestHandlerDeps> = {}) {
+function recorder(overrides: Partial<IngestDeps> = {}) {
   const clock = new ManualClock();
   const { sink, submitted, events } = fakeSink();
   const recorded: (readonly OperationRecord[])[] = [];
-  const deps: IngestHandlerDeps = {
+  const deps: IngestDeps = {
     sink,
     rules,
     rateLimiter: createInProcessLiveState({ clock }),
@@ -61,7 +61,11 @@ function recorder(overrides: Partial<IngestHandlerDeps> = {}) {
     },
     ...overrides,
   };
-  return { record: createRecorder(deps), submitted, events, recorded, clock };
+  // Through the Ingest edge's mapping both ways, as RecordOperations runs it: the reply is what a client receives.
+  const recordDomain = createRecorder(deps);
+  const record = async (operations: Partial<WireOperation>[], traceId: string | null) =>
+    toWireRecordReply(await recordDomain(operations.map(fromWireOperation), traceId));
+  return { record, submitted, events, recorded, clock };
 }
 
 describe('one call', () => {

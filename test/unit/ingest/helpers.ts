@@ -1,5 +1,6 @@
-import type { OperationWriter, SinkLog } from '../../../src/ingest/index.js';
+import type { SinkLog } from '../../../src/ingest/index.js';
 import type { OperationRecord } from '../../../src/runtime/index.js';
+import type { OperationHistoryStore, OperationRow } from '../../../src/storage/index.js';
 
 export interface LogLine {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -18,13 +19,13 @@ export function recordingLog(): SinkLog & { lines: LogLine[] } {
 }
 
 interface Call {
-  records: readonly OperationRecord[];
+  records: readonly OperationRow[];
   succeed(inserted?: number): void;
   fail(err: unknown): void;
 }
 
-/** An OperationWriter the test answers by hand: each insert waits until the test settles it. */
-export function scriptedWriter(): OperationWriter & { calls: Call[]; pending(): Call[]; last(): Call } {
+/** An operation_history store the test answers by hand: each insert waits until the test settles it. */
+export function scriptedWriter(): OperationHistoryStore & { calls: Call[]; pending(): Call[]; last(): Call } {
   const calls: (Call & { settled: boolean })[] = [];
   return {
     calls,

@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { parseLayersConfig } from '../../../src/config/index.js';
-import { ingestRules, validateOperations, type ItemVerdict } from '../../../src/ingest/index.js';
-import type { WireOperation } from '../../../src/protocol/index.js';
+import { ingestRules, validateOperations as validateDomain, type ItemVerdict } from '../../../src/ingest/index.js';
+import { fromWireOperation, type WireOperation } from '../../../src/protocol/index.js';
 import { TriadError } from '../../../src/shared/index.js';
 
 const layers = parseLayersConfig(
@@ -15,6 +15,10 @@ const rules = ingestRules(layers, ['alpha', 'beta', 'gamma']);
 const now = Date.UTC(2026, 0, 1);
 const minted = '00000000-0000-4000-8000-000000000000';
 const context = { nowMs: now, callTraceId: 'call-trace-1', newOperationId: () => minted };
+
+/** Items as a client sends them, through the Ingest edge's decoding, then the check. */
+const validateOperations = (items: readonly Partial<WireOperation>[], ...rest: [typeof rules, typeof context]) =>
+  validateDomain(items.map(fromWireOperation), ...rest);
 
 function item(over: Partial<WireOperation> = {}): WireOperation {
   return {

@@ -55,7 +55,7 @@ function inputs(snapshots: Record<string, number[]>): HealthInputs {
       layers: agreedLayerView(mean, members.length),
       instances: Object.fromEntries(members.map((m) => [m, instanceLayerFigures(snapshots[m] ?? [])])),
     },
-    consensus: { error: 0, converged: true, at: now, unreachable: [] },
+    consensus: { error: 0, converged: true, at: now },
   };
 }
 

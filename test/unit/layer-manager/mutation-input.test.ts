@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
 import { parseLayersConfig } from '../../../src/config/index.js';
-import { describeMutation, parseMutation } from '../../../src/layer-manager/index.js';
-import type { MutationRequest } from '../../../src/protocol/index.js';
+import { checkMutationOptions, describeMutation, parseMutation } from '../../../src/layer-manager/index.js';
+import { fromWireMutation, type MutationRequest } from '../../../src/protocol/index.js';
 import { TriadError } from '../../../src/shared/index.js';
 
 const config = parseLayersConfig(
@@ -13,9 +13,19 @@ const config = parseLayersConfig(
 const context = { config, instances: ['alpha', 'beta', 'gamma'] };
 const options = { dry_run: false, force: false, reason: '', label: '', timeout_ms: 0, actor: 'ops@host' };
 
+/** What the Admin edge does with a Mutate request before the change is made: decode, check the change, its options. */
+function parseRequest(request: MutationRequest, ctx: typeof context) {
+  const { input, options: sent } = fromWireMutation(request);
+  const mutation = parseMutation(input, ctx);
+  return {
+    mutation,
+    options: checkMutationOptions(mutation, { ...sent, actor: sent.actor ?? '', correlationId: 'c' }),
+  };
+}
+
 function refusal(request: MutationRequest): { code: string; message: string } {
   try {
-    parseMutation(request, context);
+    parseRequest(request, context);
   } catch (err) {
     if (err instanceof TriadError) return { code: err.code, message: err.detail };
     throw err;
@@ -68,7 +78,7 @@ test('labels must not look like version numbers', () => {
 });
 
 test('a valid request is normalised: layers in order, instances defaulting to all, the command line for history', () => {
-  const { mutation, options: parsed } = parseMutation(
+  const { mutation, options: parsed } = parseRequest(
     { ...activate(['R2', 'R1'], ['beta'], 10), options: { ...options, label: 'v1.4.0' } },
     context,
   );
@@ -76,11 +86,11 @@ test('a valid request is normalised: layers in order, instances defaulting to al
   expect(describeMutation(mutation, parsed)).toBe(
     'triad activate-layers --layers R1,R2 --instances beta --percentage 10 --label v1.4.0',
   );
-  expect(parseMutation(activate(['R1']), context).mutation).toMatchObject({
+  expect(parseRequest(activate(['R1']), context).mutation).toMatchObject({
     instances: ['alpha', 'beta', 'gamma'],
     percentage: 100,
   });
-  expect(parseMutation({ command: 'rollback', rollback: { to: '12' }, options }, context).mutation).toEqual({
+  expect(parseRequest({ command: 'rollback', rollback: { to: '12' }, options }, context).mutation).toEqual({
     kind: 'rollback',
     to: { version: 12 },
   });

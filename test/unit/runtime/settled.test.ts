@@ -27,7 +27,7 @@ function runtime() {
     }),
     clock,
     log: pino({ level: 'silent' }),
-    metrics: createMetrics(new Registry()).runtime,
+    metrics: createMetrics(new Registry(), { layers, topology: 'K3' }).runtime,
     sink: { submit: () => Promise.resolve(), depth: () => 0 },
     intervalMs: 1_000,
     windowMs,

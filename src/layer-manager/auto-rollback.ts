@@ -1,20 +1,16 @@
-import type pg from 'pg';
-import { formatDurationMs, type LayerId, type TriadConfig } from '../config/index.js';
-import { instanceLayerFigures } from '../consensus/index.js';
-import {
-  isActive,
-  TriggerEvaluator,
-  type DesiredState,
-  type LayerManager,
-  type TriggerFiring,
-} from '../layer-manager/index.js';
-import type { EpochOutcome } from '../protocol/index.js';
+import { formatDurationMs, type LayerId, type LayersConfig, type Timing } from '../config/index.js';
+import { instanceLayerFigures, type EpochOutcome } from '../consensus/index.js';
 import { newTraceId, type Clock, type Logger } from '../shared/index.js';
+import { alertHistoryStore, type StoragePool } from '../storage/index.js';
+import { isActive, type DesiredState } from './desired-state.js';
+import type { LayerManager } from './service.js';
+import { TriggerEvaluator, type TriggerFiring } from './triggers.js';
 
 export interface AutoRollbackDeps {
-  config: TriadConfig;
+  layers: LayersConfig;
+  timing: Pick<Timing, 'holdMs' | 'minSamples'>;
   manager: LayerManager;
-  pool: pg.Pool;
+  pool: StoragePool;
   clock: Clock;
   log: Logger;
   members: readonly string[];
@@ -32,10 +28,10 @@ const actor = 'triad (automatic rollback)';
  * row, a warning log line, and triad_rollbacks_total{layer, reason=<trigger id>}.
  */
 export function createAutoRollback(deps: AutoRollbackDeps) {
-  const { config, log, clock } = deps;
+  const { log, clock, timing } = deps;
   // The gates' bar for "enough data" holds for rolling back too, per instance: a freshly activated layer's first few
   // operations must not take it down on one unlucky failure.
-  const evaluator = new TriggerEvaluator(config.layers, config.timing);
+  const evaluator = new TriggerEvaluator(deps.layers, timing);
   let running = Promise.resolve();
 
   /** One change for one trigger on one layer, however many instances it fired on (one version, one audit row). */
@@ -44,42 +40,41 @@ export function createAutoRollback(deps: AutoRollbackDeps) {
     const instances = firings.map((f) => f.instance);
     const instance = instances.join(',');
     const condition = `${trigger.metric} ${trigger.op === 'below' ? '<' : '>'} ${trigger.threshold}`;
-    const reason = `automatic rollback: trigger ${trigger.id} (${condition} for ${formatDurationMs(config.timing.holdMs(trigger))}; measured ${value.toFixed(4)} in epoch ${outcome.epoch_id})`;
+    const reason = `automatic rollback: trigger ${trigger.id} (${condition} for ${formatDurationMs(timing.holdMs(trigger))}; measured ${value.toFixed(4)} in epoch ${outcome.epochId})`;
     try {
       const result = await deps.manager.mutate(
+        { kind: 'deactivate', layers: [layer], instances, cascade: true },
         {
-          command: 'deactivate',
-          deactivate: { layers: [layer], instances, cascade: true },
-          options: { dry_run: false, force: false, reason, label: '', timeout_ms: 10_000, actor },
+          actor,
+          reason,
+          timeoutMs: 10_000,
+          correlationId: `auto-${newTraceId().slice(0, 12)}`,
+          rollbackReason: trigger.id,
         },
-        `auto-${newTraceId().slice(0, 12)}`,
-        () => undefined,
-        { rollbackReason: trigger.id },
       );
-      const downTo = result.plan.after_version;
-      for (const firing of firings) {
-        await deps.pool.query(
-          `INSERT INTO alert_history (alert, severity, layer, instance, trigger_id, value, threshold, action, details, fired_at)
-           VALUES ('RollbackTriggered', 'critical', $1, $2, $3, $4, $5, $6, $7, $8)`,
-          [
-            layer,
-            firing.instance,
-            trigger.id,
-            firing.value,
-            trigger.threshold,
-            `deactivated ${layer} (and what requires it) on ${firing.instance}: v${result.plan.before_version} → v${downTo}`,
-            JSON.stringify({
-              metric: trigger.metric,
-              op: trigger.op,
-              for_ms: trigger.forMs,
-              held_ms: firing.heldMs,
-              epoch_id: outcome.epoch_id,
-              transitions: result.plan.transitions,
-            }),
-            new Date(clock.now()),
-          ],
-        );
-      }
+      const downTo = result.plan.afterVersion;
+      await alertHistoryStore.insert(
+        deps.pool,
+        firings.map((firing) => ({
+          alert: 'RollbackTriggered',
+          severity: 'critical',
+          layer,
+          instance: firing.instance,
+          triggerId: trigger.id,
+          value: firing.value,
+          threshold: trigger.threshold,
+          action: `deactivated ${layer} (and what requires it) on ${firing.instance}: v${result.plan.beforeVersion} → v${downTo}`,
+          details: {
+            metric: trigger.metric,
+            op: trigger.op,
+            for_ms: trigger.forMs,
+            held_ms: firing.heldMs,
+            epoch_id: outcome.epochId,
+            transitions: result.plan.transitions,
+          },
+          firedAt: new Date(clock.now()),
+        })),
+      );
       log.warn(
         {
           operation: 'auto_rollback',

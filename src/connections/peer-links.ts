@@ -1,7 +1,8 @@
-import type { Client, ClientWritableStream, ServerReadableStream, sendUnaryData } from '@grpc/grpc-js';
+import type { Client, ClientWritableStream } from '@grpc/grpc-js';
 import type { PeerTransport } from '../consensus/index.js';
-import { createServiceClient, type PeerMessage } from '../protocol/index.js';
+import { toWirePeerMessage, type PeerMessage } from '../protocol/index.js';
 import type { Logger } from '../shared/index.js';
+import type { Connections } from './connections.js';
 
 type LinkMethod = (callback: (err: Error | null) => void) => ClientWritableStream<PeerMessage>;
 
@@ -11,11 +12,12 @@ type LinkMethod = (callback: (err: Error | null) => void) => ClientWritableStrea
  * the epoch tolerates by its round deadlines.
  */
 export function createPeerLinks(
+  connections: Connections,
   addresses: ReadonlyMap<string, string>,
   log: Logger,
 ): PeerTransport & { close(): void } {
   const links = new Map<string, { client: Client; call?: ClientWritableStream<PeerMessage> }>();
-  for (const [name, address] of addresses) links.set(name, { client: createServiceClient<Client>('Peer', address) });
+  for (const [name, address] of addresses) links.set(name, { client: connections.client('Peer', address) });
 
   const open = (peer: string, link: { client: Client; call?: ClientWritableStream<PeerMessage> }) => {
     const method = (link.client as unknown as { Link: LinkMethod }).Link.bind(link.client);
@@ -34,28 +36,10 @@ export function createPeerLinks(
     send(peer, message) {
       const link = links.get(peer);
       if (!link) return;
-      (link.call ?? open(peer, link)).write(message);
+      (link.call ?? open(peer, link)).write(toWirePeerMessage(message));
     },
     close() {
-      for (const link of links.values()) {
-        link.call?.end();
-        link.client.close();
-      }
+      for (const link of links.values()) link.call?.end();
     },
-  };
-}
-
-/** The server side of the links other nodes open to this one: every message goes to `deliver`. */
-export function peerLinkHandler(members: ReadonlySet<string>, deliver: (message: PeerMessage) => void, log: Logger) {
-  return (call: ServerReadableStream<PeerMessage, object>, callback: sendUnaryData<object>): void => {
-    call.on('data', (message: PeerMessage) => {
-      if (!members.has(message.from)) {
-        log.warn({ operation: 'peer_link', from: message.from }, 'message from an unknown instance ignored');
-        return;
-      }
-      deliver(message);
-    });
-    call.on('end', () => callback(null, {}));
-    call.on('error', () => undefined);
   };
 }

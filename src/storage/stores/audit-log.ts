@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { TriadError } from '../shared/index.js';
-import { lockKeys } from './locks.js';
+import { TriadError } from '../../shared/index.js';
+import { lockKeys } from '../locks.js';
 
 /** prev_hash of the first row: there is nothing before it. */
 export const genesisHash = '0'.repeat(64);

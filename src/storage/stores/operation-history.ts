@@ -1,15 +1,30 @@
 import type pg from 'pg';
-import type { OperationRecord } from '../runtime/index.js';
+import type { Queryable } from '../pool.js';
 
-/** Where the sink's batches go: one statement per call, so a batch commits whole or not at all. */
-export interface OperationWriter {
-  /** Inserts the records, skipping operation_ids already present; resolves with how many rows were new. */
-  insert(records: readonly OperationRecord[]): Promise<number>;
+/** One operation_history row, as the runtime and ingest describe an operation (burden in hours, times in ms). */
+export interface OperationRow {
+  /** Idempotency key (uuid): a retried batch never lands twice. */
+  operationId: string;
+  frameworkId: string;
+  layer: string;
+  instance: string;
+  startedAt: number;
+  durationMs: number;
+  burdenSavedHours: number;
+  success: boolean;
+  errorType: string | null;
+  traceId: string | null;
+  source: 'synthetic' | 'ingest';
+  cohort: string | null;
 }
 
-export type Queryable = Pick<pg.Pool, 'query'>;
+/** Where the sink's batches go: one statement per call, so a batch commits whole or not at all. */
+export interface OperationHistoryStore {
+  /** Inserts the rows, skipping operation_ids already present; resolves with how many rows were new. */
+  insert(records: readonly OperationRow[]): Promise<number>;
+}
 
-export interface OperationHistoryWriterOptions {
+export interface OperationHistoryStoreOptions {
   /**
    * Client-side limit on one insert (default 35 s, just past the pool's 30 s statement_timeout): a server that went
    * silent without closing the connection would otherwise hold the batch until TCP keepalive gives up, minutes later.
@@ -33,10 +48,10 @@ SELECT id, framework, layer, instance, to_timestamp(started_ms / 1000), duration
        AS r(id, framework, layer, instance, started_ms, duration, burden, success, error_type, trace, source, cohort)
 ON CONFLICT (operation_id) DO NOTHING`;
 
-export function createOperationHistoryWriter(
+export function createOperationHistoryStore(
   pool: Queryable,
-  options: OperationHistoryWriterOptions = {},
-): OperationWriter {
+  options: OperationHistoryStoreOptions = {},
+): OperationHistoryStore {
   const queryTimeoutMs = options.queryTimeoutMs ?? 35_000;
   return {
     async insert(records) {
@@ -71,7 +86,7 @@ export function createOperationHistoryWriter(
 // https://www.postgresql.org/docs/current/arrays.html#ARRAYS-IO
 
 /** `{"a","b",NULL}`: every element quoted, so commas, braces and spaces inside values stay inside their element. */
-function textArray(records: readonly OperationRecord[], field: (r: OperationRecord) => string | null): string {
+function textArray(records: readonly OperationRow[], field: (r: OperationRow) => string | null): string {
   const values = new Array<string | null>(records.length);
   let plain = true;
   for (let i = 0; i < records.length; i++) {
@@ -92,7 +107,7 @@ function textArray(records: readonly OperationRecord[], field: (r: OperationReco
 }
 
 /** Numbers (NaN and Infinity print as PostgreSQL reads them) and booleans: their text never needs quoting. */
-function plainArray(records: readonly OperationRecord[], field: (r: OperationRecord) => number | boolean): string {
+function plainArray(records: readonly OperationRow[], field: (r: OperationRow) => number | boolean): string {
   const values = new Array<number | boolean>(records.length);
   for (let i = 0; i < records.length; i++) values[i] = field(records[i]!);
   return `{${values.join(',')}}`;

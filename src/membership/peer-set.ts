@@ -1,19 +1,21 @@
-import type { Client } from '@grpc/grpc-js';
 import type { InstanceAddress } from '../config/index.js';
 import type { CheckResult } from '../health/index.js';
 import type { NodeMetrics } from '../metrics/index.js';
-import {
-  callUnary,
-  createServiceClient,
-  type HeartbeatReply,
-  type HeartbeatRequest,
-  type PeerView,
-} from '../protocol/index.js';
 import type { Clock, Logger } from '../shared/index.js';
+
+/** What this node knows of one peer from its heartbeats. */
+export interface PeerView {
+  instance: string;
+  /** host:port of its gRPC server. */
+  address: string;
+  reachable: boolean;
+  /** Since the last successful heartbeat; absent when it never answered. */
+  lastSeenMsAgo?: number;
+  rttMs: number;
+}
 
 interface PeerEntry {
   address: InstanceAddress;
-  client: Client;
   lastSeenAt?: number;
   rttMs: number;
   /** Remembered so a transition is logged once, not on every failed heartbeat. */
@@ -21,15 +23,14 @@ interface PeerEntry {
 }
 
 export interface PeerSetOptions {
-  self: string;
   peers: readonly InstanceAddress[];
   heartbeat: { intervalMs: number; timeoutMs: number };
   clock: Clock;
   log: Logger;
   metrics: NodeMetrics;
   startedAt: number;
-  /** Told when a peer becomes reachable or unreachable (consensus runs an epoch then). */
-  onTransition?: (peer: string, reachable: boolean) => void;
+  /** Resolves when `peer` answered a heartbeat within the deadline (Node.Heartbeat over the connection owner). */
+  ping: (peer: string, deadlineMs: number) => Promise<void>;
 }
 
 /**
@@ -40,26 +41,22 @@ export class PeerSet {
   private readonly entries = new Map<string, PeerEntry>();
   private loop?: Promise<void>;
   private readonly stopping = new AbortController();
+  private readonly listeners: ((peer: string, reachable: boolean) => void)[] = [];
 
   constructor(private readonly options: PeerSetOptions) {
     for (const address of options.peers) {
-      this.entries.set(address.name, {
-        address,
-        client: createServiceClient<Client>('Node', `${address.host}:${address.grpcPort}`),
-        rttMs: 0,
-        wasReachable: false,
-      });
+      this.entries.set(address.name, { address, rttMs: 0, wasReachable: false });
       options.metrics.peerReachable.set({ peer: address.name }, 0);
     }
   }
 
-  get names(): string[] {
-    return [...this.entries.keys()];
+  /** Told whenever a peer becomes reachable or unreachable (consensus runs an epoch then). */
+  onTransition(listener: (peer: string, reachable: boolean) => void): void {
+    this.listeners.push(listener);
   }
 
-  /** The gRPC client of a peer's Node service, shared with components that talk to peers (consensus rounds). */
-  clientOf(name: string): Client | undefined {
-    return this.entries.get(name)?.client;
+  get names(): string[] {
+    return [...this.entries.keys()];
   }
 
   /** Round trip of the last successful heartbeat to the peer, ms (0 when never seen). */
@@ -80,8 +77,8 @@ export class PeerSet {
       instance: e.address.name,
       address: `${e.address.host}:${e.address.grpcPort}`,
       reachable: this.isReachable(e.address.name),
-      last_seen_ms_ago: e.lastSeenAt === undefined ? -1 : now - e.lastSeenAt,
-      rtt_ms: e.rttMs,
+      ...(e.lastSeenAt === undefined ? {} : { lastSeenMsAgo: now - e.lastSeenAt }),
+      rttMs: e.rttMs,
     }));
   }
 
@@ -91,9 +88,9 @@ export class PeerSet {
       .map((p) => ({
         ok: false,
         reason:
-          p.last_seen_ms_ago < 0
+          p.lastSeenMsAgo === undefined
             ? `peer ${p.instance} unreachable at ${p.address} (never seen)`
-            : `peer ${p.instance} unreachable at ${p.address} (last seen ${(p.last_seen_ms_ago / 1000).toFixed(1)}s ago)`,
+            : `peer ${p.instance} unreachable at ${p.address} (last seen ${(p.lastSeenMsAgo / 1000).toFixed(1)}s ago)`,
       }));
 
   /** Refreshes the age gauges; called right before each scrape so the value is current, not a tick old. */
@@ -115,22 +112,16 @@ export class PeerSet {
   async stop(): Promise<void> {
     this.stopping.abort(new Error('stopping'));
     await this.loop;
-    for (const e of this.entries.values()) e.client.close();
   }
 
   /** One heartbeat to every peer, in parallel; never throws. */
   async beat(): Promise<void> {
-    const { clock, self, heartbeat } = this.options;
+    const { clock, heartbeat } = this.options;
     await Promise.all(
       [...this.entries.values()].map(async (e) => {
         const sentAt = clock.now();
         try {
-          await callUnary<HeartbeatRequest, HeartbeatReply>(
-            e.client,
-            'Heartbeat',
-            { from: self, sent_at_ms: sentAt },
-            { deadlineMs: Math.min(heartbeat.intervalMs, heartbeat.timeoutMs) },
-          );
+          await this.options.ping(e.address.name, Math.min(heartbeat.intervalMs, heartbeat.timeoutMs));
           e.lastSeenAt = clock.now();
           e.rttMs = e.lastSeenAt - sentAt;
         } catch {
@@ -148,7 +139,7 @@ export class PeerSet {
     const fields = { operation: 'heartbeat', peer: e.address.name, address: `${e.address.host}:${e.address.grpcPort}` };
     if (reachable) this.options.log.info(fields, 'peer reachable');
     else this.options.log.warn(fields, 'peer unreachable');
-    this.options.onTransition?.(e.address.name, reachable);
+    for (const listener of this.listeners) listener(e.address.name, reachable);
   }
 
   private async run(onTick: () => void): Promise<void> {

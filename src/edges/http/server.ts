@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { ReadinessReport } from '../health/index.js';
-import type { NodeMetrics } from '../metrics/index.js';
-import { TriadError, type Logger } from '../shared/index.js';
+import type { ReadinessReport } from '../../health/index.js';
+import type { NodeMetrics } from '../../metrics/index.js';
+import { TriadError, type Logger } from '../../shared/index.js';
 
 export interface HttpEndpoints {
   instance: string;

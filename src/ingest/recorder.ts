@@ -1,17 +1,26 @@
 import type { LayerId } from '../config/index.js';
 import type { BucketParams, LiveState } from '../live-state/index.js';
-import {
-  unaryHandler,
-  type OperationResult,
-  type RecordOperationsReply,
-  type RecordOperationsRequest,
-  type WireOperation,
-} from '../protocol/index.js';
 import type { Cohort, OperationRecord, OperationSink } from '../runtime/index.js';
-import { callContext, type Clock, type Logger } from '../shared/index.js';
-import { validateOperations, type IngestRules } from './validate.js';
+import type { Clock, Logger } from '../shared/index.js';
+import { validateOperations, type IngestRules, type OperationInput } from './validate.js';
 
-export interface IngestHandlerDeps {
+/** What became of one item of a batch. */
+export interface ItemResult {
+  index: number;
+  accepted: boolean;
+  /** Why it was refused (invalid or rate limited); absent when accepted. */
+  reason?: string;
+  operationId: string;
+}
+
+export interface RecordOutcome {
+  results: ItemResult[];
+  accepted: number;
+  invalid: number;
+  rateLimited: number;
+}
+
+export interface IngestDeps {
   sink: OperationSink;
   rules: IngestRules;
   /** Token buckets shared by the cluster (Redis) or this process: one bucket per framework, key `ingest:<id>`. */
@@ -26,34 +35,26 @@ export interface IngestHandlerDeps {
   cohortOf?: (layer: LayerId, instance: string) => Cohort | null;
 }
 
-/** The grpc-js implementation of triad.v1.Ingest/RecordOperations: `{ RecordOperations: createIngestHandler(…) }`. */
-export function createIngestHandler(deps: IngestHandlerDeps) {
-  const record = createRecorder(deps);
-  return unaryHandler<RecordOperationsRequest, RecordOperationsReply>(deps.log, 'RecordOperations', (request) =>
-    record(request.operations, callContext.getStore()?.trace_id ?? null),
-  );
-}
-
 /**
  * validate every item → rate-limit the valid ones per framework → submit the accepted ones as one batch (committed
  * whole or not at all: RESOURCE_EXHAUSTED from the sink fails the call, nothing of it written) → onRecorded → reply.
  */
-export function createRecorder(deps: IngestHandlerDeps) {
+export function createRecorder(deps: IngestDeps) {
   const { sink, rules, clock, log } = deps;
   const limiter = createFrameworkLimiter(deps);
-  return async (operations: readonly Partial<WireOperation>[], callTraceId: string | null) => {
+  return async (operations: readonly OperationInput[], callTraceId: string | null): Promise<RecordOutcome> => {
     const verdicts = validateOperations(operations, rules, { nowMs: clock.now(), callTraceId });
     const received = operations.length;
-    const results: OperationResult[] = new Array<OperationResult>(verdicts.length);
+    const results: ItemResult[] = new Array<ItemResult>(verdicts.length);
     const valid: OperationRecord[] = [];
     const validIndexes: number[] = [];
     for (const v of verdicts) {
       if (v.accepted) {
-        results[v.index] = { index: v.index, accepted: true, reason: '', operation_id: v.record.operationId };
+        results[v.index] = { index: v.index, accepted: true, operationId: v.record.operationId };
         valid.push(v.record);
         validIndexes.push(v.index);
       } else {
-        results[v.index] = { index: v.index, accepted: false, reason: v.reason, operation_id: v.operationId };
+        results[v.index] = { index: v.index, accepted: false, reason: v.reason, operationId: v.operationId };
       }
     }
     const refused = await limiter(valid, validIndexes);
@@ -64,14 +65,14 @@ export function createRecorder(deps: IngestHandlerDeps) {
       if (reason === undefined) {
         accepted.push(deps.cohortOf ? { ...record, cohort: deps.cohortOf(record.layer, record.instance) } : record);
       } else {
-        results[index] = { index, accepted: false, reason, operation_id: record.operationId };
+        results[index] = { index, accepted: false, reason, operationId: record.operationId };
       }
     });
-    const reply: RecordOperationsReply = {
+    const reply: RecordOutcome = {
       results,
       accepted: accepted.length,
       invalid: received - valid.length,
-      rate_limited: refused.size,
+      rateLimited: refused.size,
     };
     if (accepted.length > 0) {
       await sink.submit(accepted);
@@ -87,7 +88,7 @@ export function createRecorder(deps: IngestHandlerDeps) {
         received,
         accepted: reply.accepted,
         invalid: reply.invalid,
-        rate_limited: reply.rate_limited,
+        rate_limited: reply.rateLimited,
       },
       'operations recorded',
     );
@@ -103,7 +104,7 @@ export function createRecorder(deps: IngestHandlerDeps) {
  * When the limiter itself is unreachable (Redis down) the items pass: live state is a lossy optimisation (DESIGN §2),
  * and the sink's bounded queue still protects the node.
  */
-function createFrameworkLimiter(deps: IngestHandlerDeps) {
+function createFrameworkLimiter(deps: IngestDeps) {
   const { rateLimiter, rateLimit, log } = deps;
   let limiterDown = false;
 

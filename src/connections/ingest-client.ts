@@ -1,17 +1,13 @@
 import type { Client } from '@grpc/grpc-js';
 import {
   callUnary,
-  createServiceClient,
   type CallOptions,
   type RecordOperationsReply,
   type RecordOperationsRequest,
   type WireOperation,
 } from '../protocol/index.js';
-
-/** A triad.v1.Ingest client for host:port; reuse it for many calls, close() it when done. */
-export function createIngestClient(address: string): Client {
-  return createServiceClient<Client>('Ingest', address);
-}
+import { createConnections } from './connections.js';
+import { plaintextCredentials } from './credentials.js';
 
 export interface RecordOperationsOptions {
   /** Default 30 s. */
@@ -21,16 +17,17 @@ export interface RecordOperationsOptions {
 }
 
 /**
- * Calls RecordOperations; resolves with the per-item reply, rejects with a TriadError carrying the server's code
- * (INPUT_INVALID, RESOURCE_EXHAUSTED, STORAGE_UNAVAILABLE …). Absent fields go as their proto3 defaults. Given an
- * address, opens a client for this call only.
+ * Calls RecordOperations for outside automation: resolves with the per-item reply, rejects with a TriadError carrying
+ * the server's code (INPUT_INVALID, RESOURCE_EXHAUSTED, STORAGE_UNAVAILABLE …). Absent fields go as their proto3
+ * defaults. Given an address rather than a client of a Connections, it connects for this call only.
  */
 export async function recordOperations(
   target: string | Client,
   operations: readonly Partial<WireOperation>[],
   options: RecordOperationsOptions = {},
 ): Promise<RecordOperationsReply> {
-  const client = typeof target === 'string' ? createIngestClient(target) : target;
+  const own = typeof target === 'string' ? createConnections(plaintextCredentials()) : undefined;
+  const client = own ? own.client('Ingest', target as string) : (target as Client);
   try {
     return await callUnary<RecordOperationsRequest, RecordOperationsReply>(
       client,
@@ -39,6 +36,6 @@ export async function recordOperations(
       { deadlineMs: options.deadlineMs ?? 30_000, ...(options.context ? { context: options.context } : {}) },
     );
   } finally {
-    if (typeof target === 'string') client.close();
+    own?.close();
   }
 }

@@ -1,0 +1,9 @@
+export { channelOptions, createConnections } from './connections.js';
+export type { Connections } from './connections.js';
+export { plaintextCredentials } from './credentials.js';
+export type { TransportCredentials } from './credentials.js';
+export { recordOperations } from './ingest-client.js';
+export type { RecordOperationsOptions } from './ingest-client.js';
+export { createNodeCalls } from './node-calls.js';
+export type { NodeCalls } from './node-calls.js';
+export { createPeerLinks } from './peer-links.js';

@@ -1,0 +1,112 @@
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { isLayerId, layerIds, type LayerId } from '../../config/index.js';
+import type { Consensus } from '../../consensus/index.js';
+import type { Layers } from '../../layer-manager/index.js';
+import {
+  fromWireFault,
+  fromWireMutation,
+  serverStreamHandler,
+  toWireAuditVerification,
+  toWireErrorDetails,
+  toWireFaults,
+  toWireHealth,
+  toWireInstanceApply,
+  toWireOutcome,
+  toWirePlan,
+  toWireR6,
+  toWireResult,
+  toWireVersion,
+  unaryHandler,
+  type EpochOutcome,
+  type ForceConsensusSyncRequest,
+  type HealthReport,
+  type InjectFaultReply,
+  type InjectFaultRequest,
+  type MutationEvent,
+  type MutationRequest,
+  type R6Result,
+  type SetTestMeasurementRequest,
+  type VerifyAuditReply,
+  type VersionSummary,
+} from '../../protocol/index.js';
+import type { NodeRuntime } from '../../runtime/index.js';
+import { callContext, newTraceId, TriadError, type Logger } from '../../shared/index.js';
+
+export interface AdminServiceDeps {
+  log: Logger;
+  layers: Pick<Layers, 'parse' | 'mutate' | 'checkHealth' | 'history' | 'latest' | 'verifyAudit'>;
+  consensus: Pick<Consensus, 'runEpoch' | 'setTestMeasurement'>;
+  runtime: Pick<NodeRuntime, 'runR6' | 'setFault'>;
+}
+
+/** History pages: 20 by default, at most 1,000 versions per call. */
+const defaultHistoryLimit = 20;
+const maxHistoryLimit = 1_000;
+
+/** triad.v1.Admin: everything the CLI does. Decode, call the component, encode; no policy lives here. */
+export function adminService(deps: AdminServiceDeps): UntypedServiceImplementation {
+  const { log, layers, consensus, runtime } = deps;
+  return {
+    Mutate: serverStreamHandler<MutationRequest, MutationEvent>(log, 'Mutate', async (request, emit) => {
+      const { input, options } = fromWireMutation(request);
+      try {
+        const result = await layers.mutate(layers.parse(input), {
+          ...options,
+          actor: options.actor ?? 'unknown',
+          correlationId: callContext.getStore()?.correlation_id ?? newTraceId(),
+          onCommitted: (plan) => emit({ committed: toWirePlan(plan) }),
+          onProgress: (p) => emit({ progress: toWireInstanceApply(p) }),
+        });
+        emit({ result: toWireResult(result) });
+      } catch (err) {
+        throw err instanceof TriadError ? toWireErrorDetails(err) : err;
+      }
+    }),
+    CheckHealth: unaryHandler<{ layers: string[] }, HealthReport>(log, 'CheckHealth', async (request) =>
+      toWireHealth(await layers.checkHealth(layerList(request.layers))),
+    ),
+    History: unaryHandler<{ limit: number }, { versions: VersionSummary[] }>(log, 'History', async (request) => {
+      const limit = request.limit === 0 ? defaultHistoryLimit : request.limit;
+      if (!Number.isInteger(limit) || limit < 1 || limit > maxHistoryLimit)
+        throw new TriadError(
+          'INPUT_INVALID',
+          `--limit must be from 1 to ${maxHistoryLimit}, received ${request.limit}`,
+        );
+      return { versions: (await layers.history(limit)).map(toWireVersion) };
+    }),
+    GetDesiredState: unaryHandler<object, { latest: VersionSummary }>(log, 'GetDesiredState', async () => ({
+      latest: toWireVersion({ row: await layers.latest(), changes: [] }),
+    })),
+    VerifyAudit: unaryHandler<object, VerifyAuditReply>(log, 'VerifyAudit', async () =>
+      toWireAuditVerification(await layers.verifyAudit()),
+    ),
+    ForceConsensusSync: unaryHandler<ForceConsensusSyncRequest, EpochOutcome>(log, 'ForceConsensusSync', async (req) =>
+      toWireOutcome(await consensus.runEpoch(req.instances.length > 0 ? { instances: req.instances } : {})),
+    ),
+    SetTestMeasurement: unaryHandler<SetTestMeasurementRequest, object>(log, 'SetTestMeasurement', (req) => {
+      consensus.setTestMeasurement(req.value);
+      return {};
+    }),
+    RunR6Orchestration: unaryHandler<{ actor: string }, R6Result>(log, 'RunR6Orchestration', async () =>
+      toWireR6(await runtime.runR6()),
+    ),
+    InjectFault: unaryHandler<InjectFaultRequest, InjectFaultReply>(log, 'InjectFault', async (request) => {
+      if (!isLayerId(request.layer))
+        throw new TriadError('INPUT_INVALID', `unknown layer "${request.layer}" (layers: ${layerIds.join(', ')})`);
+      return toWireFaults(
+        await runtime.setFault(request.instance, { layer: request.layer, ...fromWireFault(request) }),
+      );
+    }),
+  };
+}
+
+/** The layers check-health is asked about: all of them for an empty list. */
+function layerList(requested: readonly string[]): LayerId[] {
+  const unknown = requested.filter((l) => !isLayerId(l));
+  if (unknown.length > 0)
+    throw new TriadError(
+      'INPUT_INVALID',
+      `unknown layer ${unknown.map((u) => `"${u}"`).join(', ')} (layers: ${layerIds.join(', ')}, or all)`,
+    );
+  return requested as LayerId[];
+}

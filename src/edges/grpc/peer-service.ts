@@ -1,0 +1,42 @@
+import type { sendUnaryData, ServerReadableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { ConsensusMessage } from '../../consensus/index.js';
+import {
+  fromWirePeerMessage,
+  unaryHandler,
+  type ApplyReply,
+  type ApplyRequest,
+  type PeerMessage,
+} from '../../protocol/index.js';
+import { TriadError, type Logger } from '../../shared/index.js';
+
+export interface PeerServiceDeps {
+  self: string;
+  members: ReadonlySet<string>;
+  log: Logger;
+  deliver: (message: ConsensusMessage) => void;
+  applyAtLeast: (version: number) => Promise<number>;
+}
+
+/** triad.v1.Peer: the consensus links other nodes open to this one, and the desired-state Apply push. */
+export function peerService(deps: PeerServiceDeps): UntypedServiceImplementation {
+  const { log } = deps;
+  return {
+    Link(call: ServerReadableStream<PeerMessage, object>, callback: sendUnaryData<object>): void {
+      call.on('data', (wire: PeerMessage) => {
+        if (!deps.members.has(wire.from)) {
+          log.warn({ operation: 'peer_link', from: wire.from }, 'message from an unknown instance ignored');
+          return;
+        }
+        const message = fromWirePeerMessage(wire);
+        if (message) deps.deliver(message);
+      });
+      call.on('end', () => callback(null, {}));
+      call.on('error', () => undefined);
+    },
+    Apply: unaryHandler<ApplyRequest, ApplyReply>(log, 'Apply', async (request) => {
+      if (!Number.isSafeInteger(request.version) || request.version < 0)
+        throw new TriadError('INPUT_INVALID', `version must be a whole number ≥ 0, received ${request.version}`);
+      return { instance: deps.self, applied_version: await deps.applyAtLeast(request.version) };
+    }),
+  };
+}

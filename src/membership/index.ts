@@ -1,0 +1,2 @@
+export { PeerSet } from './peer-set.js';
+export type { PeerSetOptions, PeerView } from './peer-set.js';

@@ -1,0 +1,126 @@
+import { TriadError } from '../../shared/index.js';
+import type { Queryable } from '../pool.js';
+
+/** One row of desired_state_versions: what insert() writes is what latest() and history() read back. */
+export interface VersionRow<State> {
+  version: number;
+  label: string | null;
+  state: State;
+  createdBy: string;
+  command: string;
+  reason: string | null;
+  correlationId: string;
+  /** ms; written from the injected clock, not the database's now(): gate windows compare it with the same clock. */
+  createdAt: number;
+}
+
+export interface DesiredStateVersionStore<State> {
+  /** Version 0, the implicit state before any change (never stored). */
+  initial(): VersionRow<State>;
+  latest(db: Queryable): Promise<VersionRow<State>>;
+  byVersion(db: Queryable, version: number): Promise<VersionRow<State> | undefined>;
+  byLabel(db: Queryable, label: string): Promise<VersionRow<State> | undefined>;
+  insert(db: Queryable, row: VersionRow<State>): Promise<void>;
+  /** Newest first. */
+  history(db: Queryable, limit: number): Promise<VersionRow<State>[]>;
+  /**
+   * When `layer` became continuously enabled on `instance` (ms): the first version after the newest one where it was
+   * off (or emergency-disabled). A percentage change keeps it enabled. Undefined while it is off.
+   */
+  activeSince(db: Queryable, instance: string, layer: string): Promise<number | undefined>;
+}
+
+interface RawRow {
+  version: string;
+  label: string | null;
+  state: unknown;
+  created_by: string;
+  command: string;
+  reason: string | null;
+  correlation_id: string;
+  created_at: Date;
+}
+
+/**
+ * desired_state_versions: append-only, version 0 is the implicit initial state (DESIGN §2). The state's shape belongs
+ * to the layer manager: `decode` makes a stored value whole for the current cluster, `initial` is version 0's.
+ */
+export function createDesiredStateVersionStore<State>(shape: {
+  decode: (raw: unknown) => State;
+  initial: () => State;
+}): DesiredStateVersionStore<State> {
+  const toRow = (r: RawRow): VersionRow<State> => {
+    const version = Number(r.version);
+    if (!Number.isSafeInteger(version)) throw new TriadError('INTERNAL', `version ${r.version} is not a safe integer`);
+    return {
+      version,
+      label: r.label,
+      state: shape.decode(r.state),
+      createdBy: r.created_by,
+      command: r.command,
+      reason: r.reason,
+      correlationId: r.correlation_id,
+      createdAt: r.created_at.getTime(),
+    };
+  };
+  const initial = (): VersionRow<State> => ({
+    version: 0,
+    label: null,
+    state: shape.initial(),
+    createdBy: 'triad',
+    command: 'initial',
+    reason: null,
+    correlationId: '',
+    createdAt: 0,
+  });
+  return {
+    initial,
+    async latest(db) {
+      const { rows } = await db.query<RawRow>('SELECT * FROM desired_state_versions ORDER BY version DESC LIMIT 1');
+      return rows[0] ? toRow(rows[0]) : initial();
+    },
+    async byVersion(db, version) {
+      if (version === 0) return initial();
+      const { rows } = await db.query<RawRow>('SELECT * FROM desired_state_versions WHERE version = $1', [version]);
+      return rows[0] ? toRow(rows[0]) : undefined;
+    },
+    async byLabel(db, label) {
+      const { rows } = await db.query<RawRow>('SELECT * FROM desired_state_versions WHERE label = $1', [label]);
+      return rows[0] ? toRow(rows[0]) : undefined;
+    },
+    async insert(db, v) {
+      await db.query(
+        `INSERT INTO desired_state_versions (version, label, state, created_by, command, reason, correlation_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          v.version,
+          v.label,
+          JSON.stringify(v.state),
+          v.createdBy,
+          v.command,
+          v.reason,
+          v.correlationId,
+          new Date(v.createdAt),
+        ],
+      );
+    },
+    async history(db, limit) {
+      const { rows } = await db.query<RawRow>('SELECT * FROM desired_state_versions ORDER BY version DESC LIMIT $1', [
+        limit,
+      ]);
+      return rows.map(toRow);
+    },
+    async activeSince(db, instance, layer) {
+      // One aggregate per pair, no rows sent back.
+      const { rows } = await db.query<{ since: Date | null }>(
+        `WITH last_off AS (
+           SELECT coalesce(max(version), 0) AS v FROM desired_state_versions
+            WHERE coalesce((state->'instances'->$1->$2->>'enabled')::boolean, false) IS NOT TRUE
+               OR coalesce((state->>'emergency_disabled')::boolean, false))
+         SELECT min(created_at) AS since FROM desired_state_versions, last_off WHERE version > last_off.v`,
+        [instance, layer],
+      );
+      return rows[0]?.since?.getTime();
+    },
+  };
+}
