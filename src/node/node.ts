@@ -227,7 +227,9 @@ export function createNode(deps: NodeDeps): TriadNode {
     },
     async stop(forceAfterMs = 10_000) {
       log.info({ operation: 'node_stop' }, 'node stopping');
-      grpc.setServing(false);
+      // Published through evaluate(), not set once: every later evaluation (a heartbeat tick, a probe) must agree.
+      readiness.markStopping();
+      evaluate();
       await consensus.stop();
       await peers.stop();
       // No new synthetic operations; then let in-flight calls (an ingest waiting for its commit) finish while the sink
