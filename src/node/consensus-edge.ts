@@ -98,9 +98,8 @@ export function createConsensusEdge(deps: ConsensusEdgeDeps) {
     };
   };
 
-  const peerService: UntypedServiceImplementation = {
-    Link: peerLinkHandler(new Set(members), (message) => coordinator.deliver(message), log),
-  };
+  const inboundLinks = peerLinkHandler(new Set(members), (message) => coordinator.deliver(message), log);
+  const peerService: UntypedServiceImplementation = { Link: inboundLinks };
 
   const adminHandlers: UntypedServiceImplementation = {
     ForceConsensusSync: unaryHandler<ForceConsensusSyncRequest, EpochOutcome>(log, 'ForceConsensusSync', (req) =>
@@ -138,6 +137,7 @@ export function createConsensusEdge(deps: ConsensusEdgeDeps) {
     async stop() {
       await coordinator.stop();
       transport.close();
+      inboundLinks.close();
     },
   };
 }

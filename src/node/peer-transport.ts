@@ -45,9 +45,23 @@ export function createPeerLinks(
   };
 }
 
-/** The server side of the links other nodes open to this one: every message goes to `deliver`. */
+/**
+ * The server side of the links other nodes open to this one: every message goes to `deliver`. `close()` answers every
+ * open link and each one opened later: peers never hang up by themselves, and gRPC's graceful shutdown waits for every
+ * open call, so a stopping node would otherwise always sit out its force timeout.
+ */
 export function peerLinkHandler(members: ReadonlySet<string>, deliver: (message: PeerMessage) => void, log: Logger) {
-  return (call: ServerReadableStream<PeerMessage, object>, callback: sendUnaryData<object>): void => {
+  const open = new Set<() => void>();
+  let closed = false;
+  const handler = (call: ServerReadableStream<PeerMessage, object>, callback: sendUnaryData<object>): void => {
+    let answered = false;
+    const answer = () => {
+      open.delete(answer);
+      if (!answered) callback(null, {});
+      answered = true;
+    };
+    if (closed) return answer();
+    open.add(answer);
     call.on('data', (message: PeerMessage) => {
       if (!members.has(message.from)) {
         log.warn({ operation: 'peer_link', from: message.from }, 'message from an unknown instance ignored');
@@ -55,7 +69,13 @@ export function peerLinkHandler(members: ReadonlySet<string>, deliver: (message:
       }
       deliver(message);
     });
-    call.on('end', () => callback(null, {}));
-    call.on('error', () => undefined);
+    call.on('end', answer);
+    call.on('error', () => open.delete(answer));
   };
+  return Object.assign(handler, {
+    close(): void {
+      closed = true;
+      for (const answer of [...open]) answer();
+    },
+  });
 }
