@@ -48,6 +48,17 @@ describe('sliding window', () => {
     expect(w.totals('F', t0 + 30_000)).toEqual({ ops: 0, errors: 0, burdenHours: 0, durationMs: 0 });
     expect(w.totals('unknown', t0)).toEqual({ ops: 0, errors: 0, burdenHours: 0, durationMs: 0 });
   });
+
+  test('its span runs from the oldest whole second it sums until now: a second short of the window at most', () => {
+    const w = new SlidingWindow(10_000);
+    const t0 = 1_000_000_000;
+    w.add('F', t0 + 2_500, 1, true, 5); // in the second that starts at t0 + 2 s
+    // At t0 + 12 s the seconds from t0 + 3 s on are summed (9 s); 400 ms later still those, now 9.4 s.
+    expect([w.totals('F', t0 + 12_000).ops, w.spanMs(t0 + 12_000)]).toEqual([0, 9_000]);
+    expect(w.spanMs(t0 + 12_400)).toBe(9_400);
+    expect(w.spanMs(t0 + 12_999)).toBe(9_999);
+    expect([w.totals('F', t0 + 11_999).ops, w.spanMs(t0 + 11_999)]).toEqual([1, 9_999]);
+  });
 });
 
 describe('percentage rollout cohorts', () => {
