@@ -65,6 +65,13 @@ describe('percentage rollout cohorts', () => {
   test('sticky: a key is in or out the same way every time', () => {
     const keys = Array.from({ length: 200 }, (_, i) => `alpha:R3_X:${i}`);
     expect(keys.map((k) => inCohort(k, 'R3', 25))).toEqual(keys.map((k) => inCohort(k, 'R3', 25)));
+    // Pinned, not recomputed: a cohort must survive restarts and upgrades, so the hash behind it may never change.
+    const first = Array.from({ length: 20 }, (_, i) => i);
+    const at25 = (layer: string) => first.filter((i) => inCohort(`alpha:R3_X:${i}`, layer, 25));
+    expect(at25('R3')).toEqual([2, 9, 10, 11, 13, 18]);
+    expect(first.filter((i) => !at25('R3').includes(i))).toEqual([0, 1, 3, 4, 5, 6, 7, 8, 12, 14, 15, 16, 17, 19]);
+    // Each layer draws its own cohort: the same keys are not first in line on every layer.
+    expect(at25('R4')).toEqual([0, 2, 4, 5, 12, 14, 18, 19]);
   });
 
   test('a layer at P % runs for about P % of keys, and raising P only adds keys', () => {

@@ -75,10 +75,14 @@ describe('the synthetic pack on one node', () => {
     const r6 = rt.runR6();
     await clock.advance(100);
     expect((await r6).success).toBe(true);
-    for (const s of rt.refreshMetrics()) {
-      const band = layers.layers.find((l) => l.id === s.layer)?.amplification;
-      if (band) expect(s.amplification, s.layer).toBeGreaterThanOrEqual(band.acceptable[0]);
-      if (band) expect(s.amplification, s.layer).toBeLessThanOrEqual(band.acceptable[1]);
+    const snapshot = rt.refreshMetrics();
+    expect(snapshot.filter((s) => s.amplification !== undefined).map((s) => s.layer)).toEqual(layerIds);
+    const banded = layers.layers.flatMap((l) => (l.amplification ? [[l.id, l.amplification.acceptable] as const] : []));
+    expect(banded.map(([layer]) => layer)).toEqual(['R2', 'R3', 'R4', 'R5', 'R6']);
+    for (const [layer, [low, high]] of banded) {
+      const amplification = snapshot.find((s) => s.layer === layer)!.amplification!;
+      expect(amplification, layer).toBeGreaterThanOrEqual(low);
+      expect(amplification, layer).toBeLessThanOrEqual(high);
     }
   });
 
