@@ -64,7 +64,7 @@ describe('a three-node cluster of real processes', () => {
     const beta = cluster.instance('beta').http;
     const health = async () => {
       const res = await fetch(`http://${beta}/health`);
-      return { status: res.status, body: (await res.json()) as unknown };
+      return { status: res.status, body: await res.json() };
     };
     expect(await health()).toEqual({ status: 200, body: { status: 'ok', instance: 'beta' } });
     const missing = await fetch(`http://${beta}/nope`);
