@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import pg from 'pg';
+import { describeVerdict, durabilityVerdict, exitCodeOf } from './durability.js';
 import { root, startUp, stopProcess, summarize, tempCluster, writeResult } from './lib.js';
 
 const self = fileURLToPath(import.meta.url);
@@ -156,12 +157,13 @@ function loadFigures(engine, limiter, { acked, failures, callMs }) {
 
 /**
  * `concurrency` callers sending batches of `batchSize` until warm-up plus the measured window have passed; only calls
- * answered inside the window count. Every batch must be accepted whole (the limits are set out of the way).
+ * answered inside the window count. Every batch must be accepted whole (the limits are set out of the way). The ids
+ * of every acknowledged operation, warm-up included, are kept for the durability check.
  */
 async function load(recordOperations, client, label) {
   const measureFrom = performance.now() + warmupMs;
   const measureUntil = measureFrom + durationMs;
-  const tally = { acked: 0, ackedTotal: 0, failures: 0, callMs: [] };
+  const tally = { acked: 0, ackedIds: [], failures: 0, callMs: [] };
   const loop = async () => {
     while (performance.now() < measureUntil) {
       const ops = batch(batchSize);
@@ -170,7 +172,7 @@ async function load(recordOperations, client, label) {
         const reply = await recordOperations(client, ops, { deadlineMs: 30_000 });
         if (reply.accepted !== ops.length) throw new Error(`only ${reply.accepted} of ${ops.length} accepted`);
         const t1 = performance.now();
-        tally.ackedTotal += reply.accepted;
+        for (const op of ops) tally.ackedIds.push(op.operation_id);
         if (t1 >= measureFrom && t1 <= measureUntil) {
           tally.acked += reply.accepted;
           tally.callMs.push(t1 - t0);
@@ -184,6 +186,26 @@ async function load(recordOperations, client, label) {
   return tally;
 }
 
+/**
+ * The rows operation_history holds for exactly the acknowledged ids, one entry per row (joined, so a row stored twice
+ * would come back twice), read while the ingesting process still runs: acknowledged means committed already, not
+ * once a shutdown has drained.
+ */
+async function storedIdsOf(databaseUrl, ackedIds) {
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const { rows } = await db.query(
+      'SELECT h.operation_id::text AS id FROM operation_history h JOIN unnest($1::uuid[]) AS a(id) ON h.operation_id = a.id',
+      [[...new Set(ackedIds)]],
+    );
+    const total = Number((await db.query('SELECT count(*) AS n FROM operation_history')).rows[0].n);
+    return { storedIds: rows.map((r) => r.id), rowsInTable: total };
+  } finally {
+    await db.end();
+  }
+}
+
 async function measure(label, databaseUrl, redisUrl) {
   const { createIngestClient, recordOperations } = await import('../dist/ingest/index.js');
   const child = fork(self, ['--serve'], {
@@ -194,23 +216,19 @@ async function measure(label, databaseUrl, redisUrl) {
   });
   const { port, idleRss } = await request(child, 'ready');
   const client = createIngestClient(`127.0.0.1:${port}`);
-  const { acked, ackedTotal, failures, callMs } = await load(recordOperations, client, label);
+  const { acked, ackedIds, failures, callMs } = await load(recordOperations, client, label);
   const report = await request(child, 'report');
   client.close();
+  const { storedIds, rowsInTable } = await storedIdsOf(databaseUrl, ackedIds);
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.send({ type: 'stop' });
   await exited;
 
-  const check = new pg.Client({ connectionString: databaseUrl });
-  await check.connect();
-  const stored = Number((await check.query('SELECT count(*) AS n FROM operation_history')).rows[0].n);
-  await check.end();
   const result = {
     ...loadFigures(label, redisUrl ? 'redis' : 'in-process', { acked, failures, callMs }),
-    // Every acknowledged operation is in operation_history, and nothing else is.
-    storedRows: stored,
-    acknowledgedTotal: ackedTotal,
-    durable: stored === ackedTotal,
+    durability: durabilityVerdict(ackedIds, storedIds),
+    // The database is this run's alone: rows beyond the acknowledged ones would be calls that failed after commit.
+    rowsInTable,
     statements: report.stats.committedBatches,
     meanRowsPerStatement: Math.round(report.stats.committedRecords / Math.max(1, report.stats.committedBatches)),
     idleRssMb: mb(idleRss),
@@ -220,8 +238,9 @@ async function measure(label, databaseUrl, redisUrl) {
   console.log(
     `${label.padEnd(16)} limiter ${result.limiter.padEnd(10)} ${String(result.opsPerSecond).padStart(6)} ops/s  ` +
       `(batch ${batchSize} × ${concurrency} in flight; call p50 ${result.callMs.p50} ms p99 ${result.callMs.p99} ms; ` +
-      `${result.meanRowsPerStatement} rows/statement)  peak RSS ${result.peakRssMb} MB  durable: ${result.durable}`,
+      `${result.meanRowsPerStatement} rows/statement)  peak RSS ${result.peakRssMb} MB`,
   );
+  console.log(`${''.padEnd(16)} ${describeVerdict(result.durability)}`);
   return result;
 }
 
@@ -233,7 +252,7 @@ async function measure(label, databaseUrl, redisUrl) {
 async function measureNode() {
   const { createIngestClient, recordOperations } = await import('../dist/ingest/index.js');
   const cluster = await tempCluster(['alpha', 'beta', 'gamma'], 'ingest:\n  rate_limit: 1000000\n  burst: 1000000\n');
-  const { up } = await startUp(cluster);
+  const { up, databaseUrl } = await startUp(cluster);
   const metricsUrl = `http://127.0.0.1:${cluster.instances[0].httpPort}/metrics`;
   const rss = async () => {
     const text = await (await fetch(metricsUrl)).text();
@@ -249,14 +268,18 @@ async function measureNode() {
     }
   })();
   const client = createIngestClient(`127.0.0.1:${cluster.instances[0].grpcPort}`);
-  const { acked, failures, callMs } = await load(recordOperations, client, 'triad-node');
+  const { acked, ackedIds, failures, callMs } = await load(recordOperations, client, 'triad-node');
   sampling = false;
   await sampler;
   client.close();
+  // The cluster's own database (embedded, owned by `triad up`), so only while it runs.
+  const { storedIds, rowsInTable } = await storedIdsOf(databaseUrl, ackedIds);
   await stopProcess(up);
   cluster.cleanup();
   const result = {
     ...loadFigures('triad-node (embedded)', 'in-process', { acked, failures, callMs }),
+    durability: durabilityVerdict(ackedIds, storedIds),
+    rowsInTable,
     idleRssMb: mb(idleRss),
     peakRssMb: mb(peakRss),
   };
@@ -264,12 +287,15 @@ async function measureNode() {
     `${'triad-node'.padEnd(16)} limiter in-process ${String(result.opsPerSecond).padStart(6)} ops/s  ` +
       `(batch ${batchSize} × ${concurrency} in flight; call p50 ${result.callMs.p50} ms p99 ${result.callMs.p99} ms; logs and metrics per operation)  peak RSS ${result.peakRssMb} MB`,
   );
+  console.log(`${''.padEnd(16)} ${describeVerdict(result.durability)}`);
   return result;
 }
 
 async function main() {
   if (process.env.BENCH_NODE_ONLY) {
-    console.log(JSON.stringify(await measureNode()));
+    const run = await measureNode();
+    console.log(JSON.stringify(run));
+    process.exitCode = exitCodeOf([run]);
     return;
   }
   const { migrate, createPool, startEmbeddedPostgres } = await import('../dist/storage/index.js');
@@ -318,12 +344,20 @@ async function main() {
 
   results.push(await measureNode());
 
-  const file = writeResult('ingest', {
-    goal: { opsPerSecond: 20_000, peakRssMb: 200 },
-    runs: results,
-  });
+  const goal = { opsPerSecond: 20_000, peakRssMb: 200 };
+  const file = writeResult('ingest', { goal, runs: results });
   console.log(`written to ${file}`);
-  if (results.some((r) => !r.durable || r.failures > 0)) process.exit(1);
+  // The goal is docs/benchmarks.md's for one triad node; reported here, never an exit code (see exitCodeOf).
+  const node = results.at(-1);
+  const verdict = (ok) => (ok ? 'met' : 'MISSED');
+  console.log(
+    `goal for one triad node: ≥ ${goal.opsPerSecond} ops/s ${verdict(node.opsPerSecond >= goal.opsPerSecond)} ` +
+      `(${node.opsPerSecond}), peak RSS ≤ ${goal.peakRssMb} MB ${verdict(node.peakRssMb <= goal.peakRssMb)} (${node.peakRssMb} MB)`,
+  );
+  const wrong = results.filter((r) => !r.durability.right || r.failures > 0);
+  for (const r of wrong)
+    console.error(`WRONG RUN ${r.engine}: ${describeVerdict(r.durability)}; ${r.failures} failed calls`);
+  process.exitCode = exitCodeOf(results);
 }
 
 async function fetchRedis(url) {

@@ -121,22 +121,48 @@ export function stopProcess(child, signal = 'SIGTERM') {
 
 /**
  * `triad up --json` on a temp cluster as a user runs it (embedded PostgreSQL: no DATABASE_URL), resolved once every
- * node is ready; returns the process (stop it with stopProcess) and the env the CLI needs to reach it.
+ * node is ready; returns the process (stop it with stopProcess), the env the CLI needs to reach it, and the URL of
+ * the embedded database (for checking what was stored). A cluster that exits or is not ready in 60 s is a failed
+ * start: the promise rejects (and the process is killed), so the benchmark exits non-zero.
  */
 export async function startUp(cluster, extraArgs = []) {
   chmodSync(cluster.dir, 0o755); // the embedded server runs as nobody and must enter the data dir
   const env = { TRIAD_DATA_DIR: cluster.dir, DATABASE_URL: '' };
   const up = spawnTriad(['up', '--json', ...extraArgs, '--config', cluster.clusterFile], env);
-  await new Promise((resolve, reject) => {
+  let stderr = '';
+  up.stderr.on('data', (c) => (stderr = (stderr + c).slice(-2_000)));
+  const storagePort = await new Promise((resolve, reject) => {
     let buffer = '';
-    const timer = setTimeout(() => reject(new Error('cluster not ready in 60 s')), 60_000);
+    let port;
+    const fail = (why) => {
+      clearTimeout(timer);
+      up.kill('SIGTERM'); // SIGTERM: `triad up` then stops its nodes and its embedded PostgreSQL too
+      reject(new Error(`triad up failed to start: ${why}${stderr ? `\n${stderr}` : ''}`));
+    };
+    const timer = setTimeout(() => fail('cluster not ready in 60 s'), 60_000);
+    const onExit = (code, signal) => fail(`exited (${signal ?? code}) before the cluster was ready`);
+    up.once('exit', onExit);
     up.stdout.on('data', (c) => {
       buffer += c;
-      if (buffer.includes('"type":"ready"')) {
-        clearTimeout(timer);
-        resolve();
+      const lines = buffer.split('\n');
+      buffer = lines.pop();
+      for (const line of lines) {
+        let event = {};
+        try {
+          event = JSON.parse(line);
+        } catch {
+          // not an event line
+        }
+        if (event.type === 'storage') port = event.port;
+        if (event.type === 'ready') {
+          clearTimeout(timer);
+          up.off('exit', onExit);
+          resolve(port);
+        }
       }
     });
   });
-  return { up, env };
+  // The database `triad up` creates on its embedded server (src/storage/embedded-cluster.ts: embeddedDatabase).
+  const databaseUrl = storagePort ? `postgres://postgres@127.0.0.1:${storagePort}/triad` : undefined;
+  return { up, env, databaseUrl };
 }

@@ -20,6 +20,7 @@ export interface ReadinessReport {
 export class Readiness {
   private readonly checks = new Map<string, ReadinessCheck>();
   private started = false;
+  private stopping = false;
 
   register(name: string, check: ReadinessCheck): void {
     if (this.checks.has(name)) throw new Error(`readiness check "${name}" registered twice`);
@@ -31,8 +32,13 @@ export class Readiness {
     this.started = true;
   }
 
+  /** From the start of a graceful stop the node is not ready either: probes move away while it drains. */
+  markStopping(): void {
+    this.stopping = true;
+  }
+
   evaluate(): ReadinessReport {
-    const reasons: string[] = this.started ? [] : ['starting'];
+    const reasons: string[] = this.stopping ? ['stopping'] : this.started ? [] : ['starting'];
     const checks: Record<string, boolean> = {};
     for (const [name, check] of this.checks) {
       const results = [check()].flat();

@@ -181,6 +181,13 @@ export function createNode(deps: NodeDeps): TriadNode {
     return report;
   };
   const uptimeSeconds = () => (clock.now() - startedAt) / 1000;
+  const peerEdge = peerService({
+    self: self.name,
+    members: new Set(members),
+    log,
+    deliver: (message) => consensus.deliver(message),
+    applyAtLeast: (version) => layers.applyAtLeast(version),
+  });
   connections.addServices(server, {
     Node: nodeService({
       log,
@@ -204,13 +211,7 @@ export function createNode(deps: NodeDeps): TriadNode {
       },
       heartbeat: () => ({ instance: self.name, uptimeSeconds: uptimeSeconds(), ready: evaluate().ready }),
     }),
-    Peer: peerService({
-      self: self.name,
-      members: new Set(members),
-      log,
-      deliver: (message) => consensus.deliver(message),
-      applyAtLeast: (version) => layers.applyAtLeast(version),
-    }),
+    Peer: peerEdge.service,
     Admin: adminService({ log, layers, consensus, runtime }),
     Ingest: ingestService({ log, record }),
   });
@@ -262,9 +263,12 @@ export function createNode(deps: NodeDeps): TriadNode {
     },
     async stop(forceAfterMs = 10_000) {
       log.info({ operation: 'node_stop' }, 'node stopping');
-      health.setServing(false);
+      // Published through evaluate(), not set once: every later evaluation (a heartbeat tick, a probe) must agree.
+      readiness.markStopping();
+      evaluate();
       await consensus.stop();
       links.close();
+      peerEdge.closeLinks();
       await peers.stop();
       // No new synthetic operations; then let in-flight calls (an ingest waiting for its commit) finish while the sink
       // drains what it holds. Storage goes last: everything above still writes to it.

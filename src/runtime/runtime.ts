@@ -175,7 +175,7 @@ export class FrameworkRuntime {
       // A layer switched on 30 s ago has 30 s of data, not a window's worth: dividing by the full window would read
       // every fresh layer (and the whole cascade after a restart) as slower than it is.
       const since = Math.max(this.startedAt, this.activatedAt.get(layer) ?? this.startedAt);
-      const hours = Math.max(1_000, Math.min(this.deps.windowMs, now - since)) / 3_600_000;
+      const hours = Math.max(1_000, Math.min(this.window.spanMs(now), now - since)) / 3_600_000;
       const totals = this.deps.plugins.filter((p) => p.layer === layer).map((p) => this.window.totals(p.id, now));
       const ops = totals.reduce((s, t) => s + t.ops, 0);
       const errors = totals.reduce((s, t) => s + t.errors, 0);

@@ -30,6 +30,15 @@ export class SlidingWindow {
     return this.windowMs;
   }
 
+  /**
+   * The time totals(…, now) covers: from the start of the oldest whole second it sums until now, between the window
+   * less a second and the window. A rate is what the buckets hold over this span: over the whole window it would read
+   * up to a second's share low just after a second turns (12.5 % on the demo's 8 s window).
+   */
+  spanMs(now: number): number {
+    return now - (Math.floor((now - this.windowMs) / 1000) + 1) * 1000;
+  }
+
   add(framework: string, at: number, burdenHours: number, success: boolean, durationMs: number): void {
     const second = Math.floor(at / 1000);
     let list = this.buckets.get(framework);

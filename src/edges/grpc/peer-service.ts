@@ -17,11 +17,25 @@ export interface PeerServiceDeps {
   applyAtLeast: (version: number) => Promise<number>;
 }
 
-/** triad.v1.Peer: the consensus links other nodes open to this one, and the desired-state Apply push. */
-export function peerService(deps: PeerServiceDeps): UntypedServiceImplementation {
+/**
+ * triad.v1.Peer: the consensus links other nodes open to this one, and the desired-state Apply push. `closeLinks()`
+ * answers every open link and each one opened later: peers never hang up by themselves, and gRPC's graceful shutdown
+ * waits for every open call, so a stopping node would otherwise always sit out its force timeout.
+ */
+export function peerService(deps: PeerServiceDeps): { service: UntypedServiceImplementation; closeLinks(): void } {
   const { log } = deps;
-  return {
+  const open = new Set<() => void>();
+  let closed = false;
+  const service: UntypedServiceImplementation = {
     Link(call: ServerReadableStream<PeerMessage, object>, callback: sendUnaryData<object>): void {
+      let answered = false;
+      const answer = () => {
+        open.delete(answer);
+        if (!answered) callback(null, {});
+        answered = true;
+      };
+      if (closed) return answer();
+      open.add(answer);
       call.on('data', (wire: PeerMessage) => {
         if (!deps.members.has(wire.from)) {
           log.warn({ operation: 'peer_link', from: wire.from }, 'message from an unknown instance ignored');
@@ -30,13 +44,20 @@ export function peerService(deps: PeerServiceDeps): UntypedServiceImplementation
         const message = fromWirePeerMessage(wire);
         if (message) deps.deliver(message);
       });
-      call.on('end', () => callback(null, {}));
-      call.on('error', () => undefined);
+      call.on('end', answer);
+      call.on('error', () => open.delete(answer));
     },
     Apply: unaryHandler<ApplyRequest, ApplyReply>(log, 'Apply', async (request) => {
       if (!Number.isSafeInteger(request.version) || request.version < 0)
         throw new TriadError('INPUT_INVALID', `version must be a whole number ≥ 0, received ${request.version}`);
       return { instance: deps.self, applied_version: await deps.applyAtLeast(request.version) };
     }),
+  };
+  return {
+    service,
+    closeLinks(): void {
+      closed = true;
+      for (const answer of [...open]) answer();
+    },
   };
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
+import { readPostmasterPid } from '../../../src/storage/embedded-files.js';
 import {
   readyOf,
   runTriad,
@@ -15,6 +16,7 @@ interface UpEvent {
   name?: string;
   pid?: number;
   restartInMs?: number;
+  pgdata?: string;
   nodes?: { instance: string; pid: number; grpc: string }[];
 }
 
@@ -45,37 +47,56 @@ function startUp(config: WrittenConfig): { proc: ChildProcess; events: UpEvent[]
 }
 
 describe('triad up', () => {
-  let config: WrittenConfig;
-  let up: { proc: ChildProcess; events: UpEvent[] };
-  const pids: number[] = [];
+  // Each test starts the cluster it needs; every process any of them started is killed by PID afterwards.
+  const started: { config: WrittenConfig; up: { proc: ChildProcess; events: UpEvent[] } }[] = [];
+  const nodePids = () =>
+    started.flatMap(({ up }) => up.events.filter((e) => e.type === 'started' && e.pid).map((e) => e.pid!));
 
-  beforeAll(async () => {
-    config = await writeClusterConfig();
-    up = startUp(config);
+  async function upAndReady() {
+    const config = await writeClusterConfig();
+    const up = startUp(config);
+    started.push({ config, up });
     await waitFor(() => up.events.some((e) => e.type === 'ready'), 30_000, 'triad up to report the cluster ready');
-  });
+    return { config, up, ready: up.events.find((e) => e.type === 'ready')! };
+  }
 
-  afterAll(() => {
-    // Belt and braces: whatever a failed assertion left running is killed by PID.
-    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    if (up?.proc.exitCode === null) up.proc.kill('SIGKILL');
-    rmSync(config.dir, { recursive: true, force: true });
+  afterEach(async () => {
+    for (const { up } of started) {
+      if (up.proc.exitCode !== null || up.proc.signalCode !== null) continue;
+      // Gracefully: `triad up` stops its nodes and then its embedded PostgreSQL, which a SIGKILL would orphan.
+      const exited = new Promise((resolve) => up.proc.once('exit', resolve));
+      up.proc.kill('SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 20_000))]);
+    }
+    // Belt and braces: whatever is still running is killed by PID, the embedded server by its postmaster.pid.
+    for (const { up } of started) if (up.proc.exitCode === null && up.proc.signalCode === null) up.proc.kill('SIGKILL');
+    for (const pid of nodePids()) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    for (const { up } of started) {
+      const pgdata = up.events.find((e) => e.type === 'storage')?.pgdata;
+      const postmaster = pgdata ? readPostmasterPid(pgdata)?.pid : undefined;
+      if (postmaster && isAlive(postmaster)) process.kill(postmaster, 'SIGQUIT');
+    }
+    for (const { config } of started) rmSync(config.dir, { recursive: true, force: true });
+    started.length = 0;
   });
 
   test('starts every node and reports them ready with their endpoints', async () => {
-    const ready = up.events.find((e) => e.type === 'ready');
-    expect(ready?.nodes?.map((n) => n.instance)).toEqual(['alpha', 'beta', 'gamma']);
-    for (const node of ready?.nodes ?? []) {
-      pids.push(node.pid);
-      expect(isAlive(node.pid)).toBe(true);
-    }
+    const { config, ready } = await upAndReady();
+    expect(ready.nodes?.map((n) => n.instance)).toEqual(['alpha', 'beta', 'gamma']);
+    for (const node of ready.nodes ?? []) expect(isAlive(node.pid)).toBe(true);
     for (const instance of config.instances) expect((await readyOf(instance.http)).ready).toBe(true);
     const status = await runTriad(['status', '--json', '--config', config.clusterFile]);
-    expect((JSON.parse(status.stdout) as { nodes: { ready: boolean }[] }).nodes.every((n) => n.ready)).toBe(true);
+    const { nodes } = JSON.parse(status.stdout) as { nodes: { instance: string; ready: boolean }[] };
+    expect(nodes.map((n) => [n.instance, n.ready])).toEqual([
+      ['alpha', true],
+      ['beta', true],
+      ['gamma', true],
+    ]);
   });
 
   test('restarts a crashed node with backoff and logs it', async () => {
-    const beta = up.events.find((e) => e.type === 'ready')?.nodes?.find((n) => n.instance === 'beta');
+    const { config, up, ready } = await upAndReady();
+    const beta = ready.nodes?.find((n) => n.instance === 'beta');
     process.kill(beta!.pid, 'SIGKILL');
     await waitFor(
       () => up.events.some((e) => e.type === 'started' && e.name === 'beta' && e.pid !== beta!.pid),
@@ -85,35 +106,40 @@ describe('triad up', () => {
     const exited = up.events.find((e) => e.type === 'exited' && e.name === 'beta');
     expect(exited).toMatchObject({ signal: 'SIGKILL', restartInMs: 500 });
     const restarted = up.events.filter((e) => e.type === 'started' && e.name === 'beta').at(-1);
-    pids.push(restarted!.pid!);
+    expect(isAlive(restarted!.pid!)).toBe(true);
     await waitFor(async () => (await readyOf(config.instances[1]!.http)).ready, 10_000, 'beta ready again');
   });
 
   test('SIGTERM stops every child and exits 0 with no process left behind', async () => {
+    const { up, ready } = await upAndReady();
+    // A restarted child too, so "every child" is more than the first three.
+    const gamma = ready.nodes!.find((n) => n.instance === 'gamma')!;
+    process.kill(gamma.pid, 'SIGKILL');
+    await waitFor(
+      () => up.events.some((e) => e.type === 'started' && e.name === 'gamma' && e.pid !== gamma.pid),
+      10_000,
+      'gamma to be restarted',
+    );
+    const pids = nodePids();
+    expect(pids).toHaveLength(4);
     const exit = new Promise<number | null>((resolve) => up.proc.once('exit', (code) => resolve(code)));
     up.proc.kill('SIGTERM');
     expect(await exit).toBe(0);
-    expect(pids.length).toBeGreaterThanOrEqual(4);
     expect(pids.filter(isAlive)).toEqual([]);
     expect(up.events.at(-1)?.type).toBe('stopped');
   });
 
   test('refuses to start over a running cluster, naming the busy port', async () => {
-    const first = startUp(config);
-    await waitFor(() => first.events.some((e) => e.type === 'ready'), 30_000, 'cluster ready');
-    for (const n of first.events.find((e) => e.type === 'ready')?.nodes ?? []) pids.push(n.pid);
-    try {
-      const second = await runTriad(['up', '--config', config.clusterFile], { env: { TRIAD_DATA_DIR: config.dir } });
-      expect(second.code).toBe(1);
-      expect(second.stderr).toContain(
-        `[STARTUP_FAILED] ports already in use: 127.0.0.1:${config.instances[0]!.grpcPort} (alpha gRPC)`,
-      );
-    } finally {
-      const exit = new Promise((resolve) => first.proc.once('exit', resolve));
-      first.proc.kill('SIGINT');
-      await exit;
-    }
-    expect(pids.filter(isAlive)).toEqual([]);
+    const { config, up } = await upAndReady();
+    const second = await runTriad(['up', '--config', config.clusterFile], { env: { TRIAD_DATA_DIR: config.dir } });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(
+      `[STARTUP_FAILED] ports already in use: 127.0.0.1:${config.instances[0]!.grpcPort} (alpha gRPC)`,
+    );
+    const exit = new Promise((resolve) => up.proc.once('exit', resolve));
+    up.proc.kill('SIGINT');
+    await exit;
+    expect(nodePids().filter(isAlive)).toEqual([]);
   });
 
   test('bad flags are usage errors', async () => {

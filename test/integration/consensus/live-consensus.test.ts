@@ -72,7 +72,9 @@ describe.each([
     expect(sync.error).toBeLessThan(1e-9);
     const vectors = names.map((_, i) => measurementOf(i));
     const mean = (k: number) => vectors.reduce((sum, v) => sum + v[k]!, 0) / vectors.length;
+    expect(sync.instances.map((i) => i.instance)).toEqual(names);
     for (const instance of sync.instances) {
+      expect(Object.keys(instance.value), instance.instance).toEqual([...measurementKeys]);
       measurementKeys.forEach((key, k) => expect(instance.value[key]).toBeCloseTo(mean(k), 9));
     }
     // The initiator records the epoch in consensus_measurements (a lone epoch is written at once).

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { runTriad, scrapeValue, TestCluster, waitFor } from '../../fixtures/cluster.js';
+import { epochsRecorded, runTriad, scrapeValue, TestCluster, waitFor } from '../../fixtures/cluster.js';
 
 const valueOr0 = async (http: string, selector: string) => (await scrapeValue(http, selector)) ?? 0;
 import { expectAgreement } from '../../fixtures/layer-assertions.js';
@@ -78,9 +78,14 @@ describe('automatic rollback on a demo cluster (compressed durations, injected f
     );
     expect(leaders.reduce((a, b) => a + b, 0)).toBe(1);
 
-    // The fault goes away; the metric recovers on its own; nothing re-activates R5 by itself.
+    // The fault goes away; the metric recovers on its own; nothing re-activates R5 by itself. The leader evaluates
+    // its triggers on each epoch: four of them (2 s at the demo's 500 ms) outlast any trigger's `for:` (1 s here).
     expect((await triad('inject-fault', '--instance', 'gamma', '--layer', 'R5', '--clear')).code).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const names = ['alpha', 'beta', 'gamma'];
+    const flags = await Promise.all(names.map((n) => valueOr0(cluster.instance(n).http, 'triad_leader')));
+    const leader = cluster.instance(names[flags.indexOf(1)]!).http;
+    const seen = await epochsRecorded(leader);
+    await waitFor(async () => (await epochsRecorded(leader)) >= seen + 4, 15_000, 'four more epochs on the leader');
     await expectAgreement(cluster, { alpha: 'R1 R2 R3 R4 R5', beta: 'R1 R2 R3 R4 R5', gamma: 'R1 R2 R3 R4' });
     expect(
       (

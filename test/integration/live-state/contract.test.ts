@@ -275,14 +275,25 @@ describe('redis live state specifics', () => {
   });
 
   test('createLiveState picks Redis when a URL is given, else in process', async () => {
+    await requireRedis();
     const prefix = randomKeyPrefix();
     const redis = createLiveState({ redisUrl: testRedisUrl, keyPrefix: prefix });
-    const local = createLiveState({});
+    // The same prefix without a URL: were it Redis after all (a default URL), its writes would land beside the others.
+    const local = createLiveState({ keyPrefix: prefix });
+    const elsewhere = createRedisLiveState(testRedisUrl, { keyPrefix: prefix });
     try {
       expect([redis.kind, local.kind]).toEqual(['redis', 'in-process']);
+      await redis.putConsensusState('alpha', { epoch: 1 });
+      await local.putConsensusState('beta', { epoch: 2 });
+      await local.beginOperation('op-local', {});
+      expect(await keysUnder(prefix)).toEqual([`${prefix}consensus_state`]);
+      // What went through the Redis one is there for another connection; what went through the local one is not.
+      expect(await elsewhere.getConsensusState()).toEqual({ alpha: { epoch: 1 } });
+      expect(await local.getConsensusState()).toEqual({ beta: { epoch: 2 } });
     } finally {
       await redis.close();
       await local.close();
+      await elsewhere.close();
       await deleteKeysUnder(prefix);
     }
   });

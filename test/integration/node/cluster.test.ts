@@ -1,7 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { credentials, loadPackageDefinition, type Client, type ServiceError } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { recordOperations } from '../../../src/connections/index.js';
 import { promtoolFindings } from '../../fixtures/promtool.js';
 import { readyOf, runTriad, TestCluster, waitFor } from '../../fixtures/cluster.js';
 
@@ -58,11 +61,25 @@ describe('a three-node cluster of real processes', () => {
   });
 
   test('/health is liveness without dependencies; unknown paths are 404 with the list', async () => {
-    const health = await fetch(`http://${cluster.instance('beta').http}/health`);
-    expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: 'ok', instance: 'beta' });
-    const missing = await fetch(`http://${cluster.instance('beta').http}/nope`);
+    const beta = cluster.instance('beta').http;
+    const health = async () => {
+      const res = await fetch(`http://${beta}/health`);
+      return { status: res.status, body: await res.json() };
+    };
+    expect(await health()).toEqual({ status: 200, body: { status: 'ok', instance: 'beta' } });
+    const missing = await fetch(`http://${beta}/nope`);
     expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: 'not found', endpoints: ['/metrics', '/health', '/ready'] });
+
+    // A dependency down makes beta not ready, never not alive: restarting it would not bring a peer back.
+    await cluster.stopNode('gamma', 'SIGKILL');
+    try {
+      await waitFor(async () => (await readyOf(beta)).status === 503, 5_000, 'beta to notice gamma is gone');
+      expect(await health()).toEqual({ status: 200, body: { status: 'ok', instance: 'beta' } });
+    } finally {
+      cluster.startNode('gamma');
+      await cluster.waitReady();
+    }
   });
 
   test('triad status --json lists all three as ready and seeing each other', async () => {
@@ -120,10 +137,66 @@ describe('a three-node cluster of real processes', () => {
   });
 
   test('SIGTERM drains a node and it exits 0', async () => {
-    const result = await cluster.stopNode('beta', 'SIGTERM');
-    expect(result).toEqual({ code: 0, signal: null });
-    cluster.startNode('beta');
-    await cluster.waitReady();
+    const beta = cluster.instance('beta');
+    const ops = Array.from({ length: 20 }, (_, i) => ({
+      operation_id: randomUUID(),
+      framework_id: 'R1_SOVEREIGNTY_MEASUREMENT',
+      instance: 'beta',
+      started_at_ms: Date.now() - 1_000,
+      duration_ms: 10 + i,
+      burden_saved_hours: 0.25,
+      success: true,
+    }));
+    // Holding back every insert into operation_history keeps an ingest call in flight (it is acknowledged only once
+    // committed) for as long as this test needs to look at the draining node.
+    const blocker = new pg.Client({ connectionString: cluster.databaseUrl });
+    await blocker.connect();
+    let released = false;
+    const release = async () => {
+      if (!released) await blocker.query('COMMIT');
+      released = true;
+    };
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE operation_history IN SHARE MODE');
+      const call = recordOperations(beta.grpc, ops, { deadlineMs: 20_000 });
+      call.catch(() => undefined); // awaited below; a failure before that must not surface as an unhandled rejection
+      await waitFor(
+        async () =>
+          (
+            await cluster.db!.pool.query(
+              `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%operation_history%'`,
+            )
+          ).rowCount! > 0,
+        5_000,
+        "beta's insert to wait for the lock",
+      );
+
+      const exited = cluster.stopNode('beta', 'SIGTERM');
+      // Not ready from the moment it stops (load balancers and probes move away), while still alive and draining.
+      await waitFor(async () => (await readyOf(beta.http)).status === 503, 2_000, 'beta /ready to turn 503');
+      const draining = await readyOf(beta.http);
+      expect(draining.reasons).toContain('stopping');
+      expect(cluster.processes.get('beta')!.exitCode).toBeNull();
+
+      await release();
+      await expect(call).resolves.toMatchObject({ accepted: ops.length, invalid: 0 });
+      // Drained, not forced: the drain ends when the last call does, not at the 8 s after which it would be cut off.
+      const drainedAt = Date.now();
+      expect(await exited).toEqual({ code: 0, signal: null });
+      expect(Date.now() - drainedAt).toBeLessThan(4_000);
+      const { rows } = await cluster.db!.pool.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM operation_history WHERE operation_id = ANY($1::uuid[])',
+        [ops.map((o) => o.operation_id)],
+      );
+      expect(rows[0]!.n).toBe(ops.length);
+    } finally {
+      await release();
+      await blocker.end();
+      await cluster.stopNode('beta', 'SIGKILL'); // a no-op once it exited, as it should have
+      cluster.startNode('beta');
+      await cluster.waitReady();
+    }
   });
 });
 

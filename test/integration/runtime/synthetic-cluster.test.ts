@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { promtoolFindings } from '../../fixtures/promtool.js';
-import { runTriad, scrapeValue, TestCluster, waitFor } from '../../fixtures/cluster.js';
+import { nodeState, runTriad, scrapeValue, TestCluster, waitFor } from '../../fixtures/cluster.js';
 
 /** Every metric DESIGN §6 names, exported once the cascade has run for a while. */
 const designMetrics = [
@@ -44,12 +44,14 @@ interface StatusJson {
 
 describe('the synthetic pack on a three-node demo cluster', () => {
   let cluster: TestCluster;
+  /** The demo window, and when every node had applied the whole cascade. */
+  const windowMs = 8_000;
+  let activatedAt: number;
   const triad = (...args: string[]) => runTriad([...args, '--config', cluster.config.clusterFile]);
 
   beforeAll(async () => {
     cluster = await TestCluster.start({
-      extraYaml:
-        'synthetic:\n  enabled: true\n  interval: 250ms\nruntime:\n  demo_window: 8s\nconsensus:\n  demo_interval: 500ms\n',
+      extraYaml: `synthetic:\n  enabled: true\n  interval: 250ms\nruntime:\n  demo_window: ${windowMs / 1000}s\nconsensus:\n  demo_interval: 500ms\n`,
       env: { TRIAD_PROFILE: 'demo' },
     });
     await cluster.waitReady();
@@ -64,6 +66,7 @@ describe('the synthetic pack on a three-node demo cluster', () => {
       'synthetic suite',
     );
     expect(up.code, up.stderr).toBe(0);
+    activatedAt = Date.now(); // the command returns once every node has applied it
   });
 
   afterAll(async () => {
@@ -71,9 +74,16 @@ describe('the synthetic pack on a three-node demo cluster', () => {
   });
 
   test('every agreed ratio lands inside its acceptable range', async () => {
-    await new Promise((resolve) => setTimeout(resolve, 9_000)); // one full window of operations
     expect((await triad('run-r6-orchestration')).code).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 1_500)); // an epoch that includes the R6 run
+    // Agreed figures come from the newest epoch: wait for one whose snapshot holds a full window of every layer (a
+    // short one counts few runs, ±1 run of 250 ms is a large share of it) and the R6 run. R6 stays fresh for 1.5 of
+    // its demo periods (18 s).
+    const from = Math.max(Date.now(), activatedAt + windowMs);
+    await waitFor(
+      async () => (await nodeState(cluster.instance('alpha').grpc)).consensus.last_epoch_at_ms >= from,
+      10_000 + windowMs,
+      'an epoch a full window after activation and after the R6 run',
+    );
     const status = JSON.parse((await triad('status', '--json')).stdout) as StatusJson;
     const bands: Record<string, [number, number]> = {
       R2: [1.85, 2.3],
@@ -150,6 +160,9 @@ describe('the synthetic pack on a three-node demo cluster', () => {
   });
 
   test('R6 runs on the leader only; asked on another node, the call is forwarded', async () => {
+    // The fault above ends in an automatic rollback of R5, and R6 with it, on gamma: R6 must run wherever the leader is.
+    const everywhere = await triad('activate-layers', '--layers', 'R5,R6', '--force', '--reason', 'R6 on every node');
+    expect(everywhere.code, everywhere.stderr).toBe(0);
     const leaders = await Promise.all(
       ['alpha', 'beta', 'gamma'].map(
         async (n) => [n, await scrapeValue(cluster.instance(n).http, 'triad_leader')] as const,

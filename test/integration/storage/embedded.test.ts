@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -39,6 +39,15 @@ async function query<T extends pg.QueryResultRow>(url: string, sql: string): Pro
   }
 }
 
+/** A data dir that was initialised and stopped cleanly, holding a table `kept` with one row. */
+async function stoppedDataDirWith(row: string): Promise<string> {
+  const dataDir = newDataDir();
+  const { server } = await start(dataDir);
+  await query(server.url, `CREATE TABLE kept (v text); INSERT INTO kept VALUES ('${row}')`);
+  await server.stop();
+  return dataDir;
+}
+
 const passwordFilesIn = (dir: string) =>
   existsSync(dir) ? readdirSync(dir).filter((f) => /pass|pwfile|pg-password/i.test(f)) : [];
 
@@ -55,15 +64,10 @@ afterAll(async () => {
 });
 
 describe('embedded PostgreSQL engine', () => {
-  let dataDir: string;
-  let first: EmbeddedPostgres;
-
-  beforeAll(async () => {
-    dataDir = newDataDir();
-    first = (await start(dataDir)).server;
-  });
-
+  // Every test brings its own data dir (initdb included), so none depends on what another left running or stored.
   test('first start runs initdb and serves a real server on loopback only', async () => {
+    const dataDir = newDataDir();
+    const { server: first } = await start(dataDir);
     expect(first.initialised).toBe(true);
     expect(first.timings.initdbMs).toBeGreaterThan(0);
     expect(first.url).toBe(`postgres://postgres@127.0.0.1:${first.port}/triad`);
@@ -81,18 +85,24 @@ describe('embedded PostgreSQL engine', () => {
       expect(statSync(pgdata).uid).toBe(lookupUser('nobody').uid);
       expect(readFileUid(first.pid)).toBe(lookupUser('nobody').uid);
     }
+    await first.stop();
   });
 
   test('a second start on a running data dir is refused, naming the process that owns it', async () => {
+    const dataDir = newDataDir();
+    const { server: first } = await start(dataDir);
     const err = await startEmbeddedPostgres({ dataDir }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TriadError);
     expect((err as TriadError).code).toBe('STARTUP_FAILED');
     expect((err as TriadError).message).toContain(
       `is already running (pid ${first.pid}, port ${first.port}) and owned by process ${process.pid}`,
     );
+    await first.stop();
   });
 
   test('stop then start keeps the data and skips initdb', async () => {
+    const dataDir = newDataDir();
+    const { server: first } = await start(dataDir);
     await query(first.url, 'CREATE TABLE kept (v text); INSERT INTO kept VALUES ($$before restart$$)');
     const { stopMs } = await first.stop();
     expect(stopMs).toBeGreaterThan(0);
@@ -105,6 +115,7 @@ describe('embedded PostgreSQL engine', () => {
   });
 
   test('a stale postmaster.pid naming a dead pid is removed, with a warning, and the server starts', async () => {
+    const dataDir = await stoppedDataDirWith('before stale pid');
     const pgdata = path.join(dataDir, 'postgres');
     // What a killed server leaves behind; 2^22 + 1 is above the default pid_max, so no process has it.
     writeFileSync(
@@ -113,11 +124,12 @@ describe('embedded PostgreSQL engine', () => {
     );
     const { server, lines } = await start(dataDir);
     expect(lines).toContainEqual(expect.objectContaining({ level: 'warn', stale_pid: 4194305 }));
-    expect(await query(server.url, 'SELECT v FROM kept')).toEqual([{ v: 'before restart' }]);
+    expect(await query(server.url, 'SELECT v FROM kept')).toEqual([{ v: 'before stale pid' }]);
     await server.stop();
   });
 
   test('a SIGKILLed server restarts with crash recovery and keeps committed rows', async () => {
+    const dataDir = await stoppedDataDirWith('before restart');
     const { server } = await start(dataDir);
     await query(server.url, 'INSERT INTO kept VALUES ($$before kill$$)');
     process.kill(server.pid, 'SIGKILL');
@@ -133,6 +145,7 @@ describe('embedded PostgreSQL engine', () => {
   });
 
   test('a server whose owner was SIGKILLed is shut down and taken over by the next start', async () => {
+    const dataDir = await stoppedDataDirWith('before restart');
     const owner = spawn(
       process.execPath,
       [
@@ -140,30 +153,34 @@ describe('embedded PostgreSQL engine', () => {
         '-e',
         `const { startEmbeddedPostgres } = await import(process.argv[1]);
          const s = await startEmbeddedPostgres({ dataDir: process.argv[2] });
-         process.stdout.write(JSON.stringify({ pid: s.pid }) + '\\n');
+         process.stdout.write(JSON.stringify({ pid: s.pid, url: s.url }) + '\\n');
          setInterval(() => {}, 60_000);`,
         path.join(repoRoot, 'dist/storage/index.js'),
         dataDir,
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    const orphanPid = await new Promise<number>((resolve, reject) => {
-      owner.stdout.once('data', (chunk: Buffer) => resolve((JSON.parse(chunk.toString()) as { pid: number }).pid));
+    const orphan = await new Promise<{ pid: number; url: string }>((resolve, reject) => {
+      owner.stdout.once('data', (chunk: Buffer) =>
+        resolve(JSON.parse(chunk.toString()) as { pid: number; url: string }),
+      );
       owner.once('exit', (code) => reject(new Error(`owner exited early (code ${code})`)));
     });
+    await query(orphan.url, 'INSERT INTO kept VALUES ($$under the first owner$$)');
     owner.kill('SIGKILL');
     await new Promise((resolve) => owner.once('exit', resolve));
-    expect(liveProcess(orphanPid)).toBeDefined(); // PostgreSQL has no parent-death option: it outlives its owner
+    expect(liveProcess(orphan.pid)).toBeDefined(); // PostgreSQL has no parent-death option: it outlives its owner
 
     const { server, lines } = await start(dataDir);
-    expect(lines).toContainEqual(expect.objectContaining({ level: 'warn', pid: orphanPid, dead_owner: owner.pid }));
-    expect(liveProcess(orphanPid)).toBeUndefined();
-    expect(server.pid).not.toBe(orphanPid);
+    expect(lines).toContainEqual(expect.objectContaining({ level: 'warn', pid: orphan.pid, dead_owner: owner.pid }));
+    expect(liveProcess(orphan.pid)).toBeUndefined();
+    expect(server.pid).not.toBe(orphan.pid);
     expect(await query(server.url, 'SELECT count(*)::int AS n FROM kept')).toEqual([{ n: 2 }]);
     await server.stop();
   });
 
   test('an explicitly requested port that is taken fails clearly, without starting anything', async () => {
+    const dataDir = await stoppedDataDirWith('before port clash');
     const [port] = await freePorts(1);
     const { createServer } = await import('node:net');
     const blocker = createServer();
@@ -178,7 +195,8 @@ describe('embedded PostgreSQL engine', () => {
     }
   });
 
-  test('no password file is left in the data dir, $HOME or the temp dir', () => {
+  test('no password file is left in the data dir, $HOME or the temp dir', async () => {
+    const dataDir = await stoppedDataDirWith('after initdb');
     expect(passwordFilesIn(dataDir)).toEqual([]);
     expect(passwordFilesIn(path.join(dataDir, 'postgres'))).toEqual([]);
     expect(existsSync(path.join(homedir(), '.pgpass'))).toBe(false);

@@ -74,8 +74,13 @@ describe.each([
     expect(outcome.error).toBeLessThan(1e-12);
     expect(outcome.unreachable).toEqual([]);
     const expected = meanOf(names.length);
+    expect(outcome.agreed).toHaveLength(width);
     outcome.agreed.forEach((v, k) => expect(v).toBeCloseTo(expected[k]!, 9));
-    for (const m of outcome.members) m.final.forEach((v, k) => expect(v).toBeCloseTo(expected[k]!, 9));
+    expect(outcome.members.map((m) => m.member)).toEqual(names);
+    for (const m of outcome.members) {
+      expect(m.final, m.member).toHaveLength(width);
+      m.final.forEach((v, k) => expect(v).toBeCloseTo(expected[k]!, 9));
+    }
     await clock.advance(0);
     for (const name of names) expect(received.get(name)?.map((o) => o.epochId)).toEqual([outcome.epochId]);
   });

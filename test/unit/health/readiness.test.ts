@@ -19,6 +19,15 @@ test('not ready until started, then ready only when every check passes, with eve
   expect(readiness.evaluate()).toEqual({ ready: true, reasons: [], checks: { peers: true, storage: true } });
 });
 
+test('a node that is stopping is not ready, whatever its checks say', () => {
+  const readiness = new Readiness();
+  readiness.register('peers', () => ({ ok: true }));
+  readiness.markStarted();
+  expect(readiness.evaluate().ready).toBe(true);
+  readiness.markStopping();
+  expect(readiness.evaluate()).toEqual({ ready: false, reasons: ['stopping'], checks: { peers: true } });
+});
+
 test('a check registered twice is a programming error', () => {
   const readiness = new Readiness();
   readiness.register('peers', () => ({ ok: true }));

@@ -17,8 +17,10 @@ const minted = '00000000-0000-4000-8000-000000000000';
 const context = { nowMs: now, callTraceId: 'call-trace-1', newOperationId: () => minted };
 
 /** Items as a client sends them, through the Ingest edge's decoding, then the check. */
-const validateOperations = (items: readonly Partial<WireOperation>[], ...rest: [typeof rules, typeof context]) =>
-  validateDomain(items.map(fromWireOperation), ...rest);
+const validateOperations = (
+  items: readonly Partial<WireOperation>[],
+  ...rest: Parameters<typeof validateDomain> extends [unknown, ...infer Rest] ? Rest : never
+) => validateDomain(items.map(fromWireOperation), ...rest);
 
 function item(over: Partial<WireOperation> = {}): WireOperation {
   return {

@@ -126,7 +126,13 @@ describe('ansible/restart_instance.yml', () => {
     expect(wait!['ansible.builtin.uri']).toMatchObject({ status_code: 200 });
     expect((wait!['ansible.builtin.uri'] as { url: string }).url).toMatch(/\/ready$/);
     expect(wait!.until).toBe('triad_ready.status == 200');
-    expect(wait!.retries).toBeDefined();
+    // Bounded: the two variables come from group_vars (no inventory overrides them): 30 tries 2 s apart, a minute.
+    expect([wait!.retries, wait!.delay]).toEqual(['{{ triad_wait_retries }}', '{{ triad_wait_delay }}']);
+    const vars = parse(readRepoFile('ansible/group_vars/all.yml')) as Record<string, unknown>;
+    expect([vars.triad_wait_retries, vars.triad_wait_delay]).toEqual([30, 2]);
+    for (const inventory of filesIn('ansible/inventory', '.ini')) {
+      expect(readRepoFile(inventory), inventory).not.toMatch(/\btriad_wait_(retries|delay)\b/);
+    }
   });
 });
 

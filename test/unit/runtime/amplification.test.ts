@@ -48,12 +48,30 @@ describe('sliding window', () => {
     expect(w.totals('F', t0 + 30_000)).toEqual({ ops: 0, errors: 0, burdenHours: 0, durationMs: 0 });
     expect(w.totals('unknown', t0)).toEqual({ ops: 0, errors: 0, burdenHours: 0, durationMs: 0 });
   });
+
+  test('its span runs from the oldest whole second it sums until now: a second short of the window at most', () => {
+    const w = new SlidingWindow(10_000);
+    const t0 = 1_000_000_000;
+    w.add('F', t0 + 2_500, 1, true, 5); // in the second that starts at t0 + 2 s
+    // At t0 + 12 s the seconds from t0 + 3 s on are summed (9 s); 400 ms later still those, now 9.4 s.
+    expect([w.totals('F', t0 + 12_000).ops, w.spanMs(t0 + 12_000)]).toEqual([0, 9_000]);
+    expect(w.spanMs(t0 + 12_400)).toBe(9_400);
+    expect(w.spanMs(t0 + 12_999)).toBe(9_999);
+    expect([w.totals('F', t0 + 11_999).ops, w.spanMs(t0 + 11_999)]).toEqual([1, 9_999]);
+  });
 });
 
 describe('percentage rollout cohorts', () => {
   test('sticky: a key is in or out the same way every time', () => {
     const keys = Array.from({ length: 200 }, (_, i) => `alpha:R3_X:${i}`);
     expect(keys.map((k) => inCohort(k, 'R3', 25))).toEqual(keys.map((k) => inCohort(k, 'R3', 25)));
+    // Pinned, not recomputed: a cohort must survive restarts and upgrades, so the hash behind it may never change.
+    const first = Array.from({ length: 20 }, (_, i) => i);
+    const at25 = (layer: string) => first.filter((i) => inCohort(`alpha:R3_X:${i}`, layer, 25));
+    expect(at25('R3')).toEqual([2, 9, 10, 11, 13, 18]);
+    expect(first.filter((i) => !at25('R3').includes(i))).toEqual([0, 1, 3, 4, 5, 6, 7, 8, 12, 14, 15, 16, 17, 19]);
+    // Each layer draws its own cohort: the same keys are not first in line on every layer.
+    expect(at25('R4')).toEqual([0, 2, 4, 5, 12, 14, 18, 19]);
   });
 
   test('a layer at P % runs for about P % of keys, and raising P only adds keys', () => {

@@ -20,7 +20,8 @@ const layers = parseLayersConfig(
 const log = pino({ level: 'silent' });
 
 /** A runtime on a manual clock with a sink that only remembers (durability has its own integration tests). */
-function runtime(options: { leader?: boolean } = {}) {
+function runtime(options: { leader?: boolean; windowMs?: number; intervalMs?: number } = {}) {
+  const { windowMs = 60_000, intervalMs = 1_000 } = options;
   const clock = new ManualClock();
   const registry = new Registry();
   const metrics = createMetrics(registry, { layers, topology: 'K3' });
@@ -28,7 +29,7 @@ function runtime(options: { leader?: boolean } = {}) {
   const plugins = createSyntheticPack(layers, {
     seed: 'test',
     baseBurdenHoursPerWeek: 1.35,
-    intervalMs: 1_000,
+    intervalMs,
     r6PeriodMs: 60_000,
   });
   const rt = new FrameworkRuntime({
@@ -39,8 +40,8 @@ function runtime(options: { leader?: boolean } = {}) {
     log,
     metrics: metrics.runtime,
     sink: { submit: (r) => (persisted.push(...r), Promise.resolve()), depth: () => 0 },
-    intervalMs: 1_000,
-    windowMs: 60_000,
+    intervalMs,
+    windowMs,
     r6: { periodMs: 60_000, nextRunAt: (from) => from + 60_000 },
     isLeader: () => options.leader ?? true,
   });
@@ -50,7 +51,7 @@ function runtime(options: { leader?: boolean } = {}) {
   const rounds = async (n: number) => {
     for (let i = 0; i < n; i++) {
       rt.tick();
-      await clock.advance(1_000);
+      await clock.advance(intervalMs);
     }
   };
   return { rt, clock, registry, persisted, activate, rounds };
@@ -74,11 +75,34 @@ describe('the synthetic pack on one node', () => {
     const r6 = rt.runR6();
     await clock.advance(100);
     expect((await r6).success).toBe(true);
-    for (const s of rt.refreshMetrics()) {
-      const band = layers.layers.find((l) => l.id === s.layer)?.amplification;
-      if (band) expect(s.amplification, s.layer).toBeGreaterThanOrEqual(band.acceptable[0]);
-      if (band) expect(s.amplification, s.layer).toBeLessThanOrEqual(band.acceptable[1]);
+    const snapshot = rt.refreshMetrics();
+    expect(snapshot.filter((s) => s.amplification !== undefined).map((s) => s.layer)).toEqual(layerIds);
+    const banded = layers.layers.flatMap((l) => (l.amplification ? [[l.id, l.amplification.acceptable] as const] : []));
+    expect(banded.map(([layer]) => layer)).toEqual(['R2', 'R3', 'R4', 'R5', 'R6']);
+    for (const [layer, [low, high]] of banded) {
+      const amplification = snapshot.find((s) => s.layer === layer)!.amplification!;
+      expect(amplification, layer).toBeGreaterThanOrEqual(low);
+      expect(amplification, layer).toBeLessThanOrEqual(high);
     }
+  });
+
+  test("a full window's rate is read over the span its one-second buckets cover, whatever the fraction of the second", async () => {
+    // The demo cluster's figures (8 s window, a run every 250 ms). Dividing what the buckets hold (7–8 s of
+    // operations) by the whole window read every windowed rate up to 12.5 % low just after a second turned, and
+    // R6/R5 — R6's rate is its last run over its period, not windowed — that much high: 7.14 against a 7.0 bound.
+    const { rt, activate, rounds } = runtime({ windowMs: 8_000, intervalMs: 250 });
+    const target = syntheticRates(layers, 1.35);
+    activate({ R1: 100, R2: 100, R3: 100, R4: 100, R5: 100 });
+    await rounds(40); // 10 s: the window is full
+    const readings: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      await rounds(1); // 0, 250, 500 and 750 ms past the second, twice
+      readings.push(rt.snapshot().find((s) => s.layer === 'R5')!.rate / target.R5);
+    }
+    expect(readings).toHaveLength(8);
+    for (const reading of readings) expect(reading).toBeCloseTo(1, 1);
+    expect(Math.min(...readings)).toBeGreaterThan(0.97);
+    expect(Math.max(...readings)).toBeLessThan(1.03);
   });
 
   test('a fault on R5 scaling burden to half takes δ below its 4.0 alert threshold; errors are counted by type', async () => {
