@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../shared/index.js';
 import { durationMs } from './duration.js';
+import { fileIssues, portClashes } from './cluster-rules.js';
 import { parseLocatedYaml } from './located-yaml.js';
 
 export type TopologyKind = 'complete' | 'ring' | 'star' | 'path' | 'custom';
@@ -211,104 +212,4 @@ export function parseClusterConfig(text: string, options: LoadClusterOptions): C
       queueCapacity: file.ingest.queue_capacity,
     },
   };
-}
-
-interface PathIssue {
-  path: (string | number)[];
-  message: string;
-}
-
-type RawFile = {
-  cluster: { topology: TopologyKind; edges: [string, string, number?][] };
-  synthetic: { faults: { instance: string }[] };
-  instances: { name: string; host: string; grpc_port: number; http_port: number }[];
-  heartbeat: { interval: number; timeout: number };
-};
-
-function fileIssues(file: RawFile): PathIssue[] {
-  const issues: PathIssue[] = [];
-  const seenNames = new Map<string, number>();
-  file.instances.forEach((instance, index) => {
-    const first = seenNames.get(instance.name);
-    if (first === undefined) seenNames.set(instance.name, index);
-    else {
-      issues.push({
-        path: ['instances', index, 'name'],
-        message: `duplicate instance name "${instance.name}" (first defined at instances.${first})`,
-      });
-    }
-  });
-  const addresses = file.instances.map((i) => ({
-    name: i.name,
-    host: i.host,
-    grpcPort: i.grpc_port,
-    httpPort: i.http_port,
-  }));
-  for (const clash of portClashes(addresses))
-    issues.push({ path: clash.field.split('.').map(segment), message: clash.message });
-
-  const names = new Set(file.instances.map((i) => i.name));
-  const { topology, edges } = file.cluster;
-  if (topology === 'custom' && edges.length === 0) {
-    issues.push({
-      path: ['cluster', 'topology'],
-      message: 'topology "custom" needs cluster.edges, e.g. [[alpha, beta, 1.0]]',
-    });
-  }
-  if (topology !== 'custom' && edges.length > 0) {
-    issues.push({
-      path: ['cluster', 'edges'],
-      message: `edges are only read with topology "custom" (topology is "${topology}")`,
-    });
-  }
-  const seenEdges = new Set<string>();
-  edges.forEach(([a, b], index) => {
-    [a, b].forEach((end, side) => {
-      if (!names.has(end)) {
-        issues.push({
-          path: ['cluster', 'edges', index, side],
-          message: `unknown instance "${end}" (instances: ${[...names].join(', ')})`,
-        });
-      }
-    });
-    if (a === b) issues.push({ path: ['cluster', 'edges', index], message: `self-loop on "${a}"` });
-    const key = [a, b].sort().join('|');
-    if (seenEdges.has(key)) issues.push({ path: ['cluster', 'edges', index], message: `duplicate edge ${a}–${b}` });
-    seenEdges.add(key);
-  });
-  file.synthetic.faults.forEach((f, index) => {
-    if (!names.has(f.instance)) {
-      issues.push({
-        path: ['synthetic', 'faults', index, 'instance'],
-        message: `unknown instance "${f.instance}" (instances: ${[...names].join(', ')})`,
-      });
-    }
-  });
-  if (file.heartbeat.timeout <= file.heartbeat.interval) {
-    issues.push({ path: ['heartbeat', 'timeout'], message: 'expected a timeout longer than the heartbeat interval' });
-  }
-  return issues;
-}
-
-function segment(text: string): string | number {
-  return /^\d+$/.test(text) ? Number(text) : text;
-}
-
-/** Every host:port used twice, naming the later field and the one that had it first. */
-function portClashes(instances: readonly InstanceAddress[]): { field: string; firstField: string; message: string }[] {
-  const clashes: { field: string; firstField: string; message: string }[] = [];
-  const owners = new Map<string, string>();
-  instances.forEach((instance, index) => {
-    for (const [key, value] of [
-      ['grpc_port', instance.grpcPort],
-      ['http_port', instance.httpPort],
-    ] as const) {
-      const endpoint = `${instance.host}:${value}`;
-      const field = `instances.${index}.${key}`;
-      const owner = owners.get(endpoint);
-      if (owner === undefined) owners.set(endpoint, field);
-      else clashes.push({ field, firstField: owner, message: `port ${endpoint} is already used by ${owner}` });
-    }
-  });
-  return clashes;
 }

@@ -1,5 +1,4 @@
 // triad.v1.Admin messages between their wire form (admin.proto: snake_case, proto3 defaults) and the domain's.
-import type { LayerId } from '../config/index.js';
 import type {
   GateCheck,
   HealthReport as DomainHealthReport,
@@ -11,18 +10,14 @@ import type {
   MutationResult as DomainMutationResult,
   Transition,
 } from '../layer-manager/index.js';
-import type { Fault, FaultsOf, R6Run } from '../runtime/index.js';
 import type { AuditVerification } from '../storage/index.js';
 import { TriadError } from '../shared/index.js';
 import type {
   HealthReport,
-  InjectFaultReply,
-  InjectFaultRequest,
   InstanceApply,
   MutationPlan,
   MutationRequest,
   MutationResult,
-  R6Result,
   VerifyAuditReply,
   VersionSummary,
   WireGateCheck,
@@ -222,81 +217,4 @@ export function toWireAuditVerification(v: AuditVerification): VerifyAuditReply 
   return v.ok
     ? { ok: true, rows: v.rows, broken_at: 0, reason: '' }
     : { ok: false, rows: 0, broken_at: v.brokenAt, reason: v.reason };
-}
-
-export function toWireR6(run: R6Run): R6Result {
-  return {
-    instance: run.instance,
-    operation_id: run.operationId,
-    burden_saved_hours: run.burdenSavedHours,
-    has_amplification: run.amplification !== undefined,
-    amplification: run.amplification ?? 0,
-    duration_ms: run.durationMs,
-    success: run.success,
-  };
-}
-
-export function fromWireR6(r: R6Result): R6Run {
-  return {
-    instance: r.instance,
-    operationId: r.operation_id,
-    burdenSavedHours: r.burden_saved_hours,
-    ...(r.has_amplification ? { amplification: r.amplification } : {}),
-    durationMs: r.duration_ms,
-    success: r.success,
-  };
-}
-
-/** An InjectFault request as the runtime takes it: `clear`, or a fault (burden_scale 0 means "unchanged", 1). */
-export function fromWireFault(request: InjectFaultRequest): { fault?: Fault; actor: string; reason?: string } {
-  return {
-    ...(request.clear
-      ? {}
-      : {
-          fault: {
-            errorRate: request.error_rate,
-            burdenScale: request.burden_scale === 0 ? 1 : request.burden_scale,
-            latencyMs: request.latency_ms,
-          },
-        }),
-    actor: request.actor,
-    ...(request.reason ? { reason: request.reason } : {}),
-  };
-}
-
-export function toWireFaultRequest(
-  instance: string,
-  change: { layer: LayerId; fault?: Fault; actor: string; reason?: string },
-): InjectFaultRequest {
-  return {
-    instance,
-    layer: change.layer,
-    error_rate: change.fault?.errorRate ?? 0,
-    burden_scale: change.fault?.burdenScale ?? 0,
-    latency_ms: change.fault?.latencyMs ?? 0,
-    clear: change.fault === undefined,
-    actor: change.actor,
-    reason: change.reason ?? '',
-  };
-}
-
-export function toWireFaults(f: FaultsOf): InjectFaultReply {
-  return {
-    instance: f.instance,
-    faults: Object.entries(f.faults).map(([layer, fault]) => ({
-      layer,
-      error_rate: fault.errorRate,
-      burden_scale: fault.burdenScale,
-      latency_ms: fault.latencyMs,
-    })),
-  };
-}
-
-export function fromWireFaults(r: InjectFaultReply): FaultsOf {
-  return {
-    instance: r.instance,
-    faults: Object.fromEntries(
-      r.faults.map((f) => [f.layer, { errorRate: f.error_rate, burdenScale: f.burden_scale, latencyMs: f.latency_ms }]),
-    ),
-  };
 }

@@ -46,22 +46,24 @@ export type {
   WireOperation,
 } from './ingest-messages.js';
 export {
-  fromWireFault,
-  fromWireFaults,
   fromWireMutation,
-  fromWireR6,
   toWireAuditVerification,
   toWireCheck,
   toWireErrorDetails,
-  toWireFaultRequest,
-  toWireFaults,
   toWireHealth,
   toWireInstanceApply,
   toWirePlan,
-  toWireR6,
   toWireResult,
   toWireVersion,
 } from './admin-wire.js';
+export {
+  fromWireFault,
+  fromWireFaults,
+  fromWireR6,
+  toWireFaultRequest,
+  toWireFaults,
+  toWireR6,
+} from './runtime-wire.js';
 export { fromWireOutcome, fromWirePeerMessage, toWireOutcome, toWirePeerMessage } from './consensus-wire.js';
 export { fromWireOperation, toWireRecordReply } from './ingest-wire.js';
 export { toWireNodeState } from './node-wire.js';

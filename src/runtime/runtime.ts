@@ -1,3 +1,6 @@
+// Past the ~300-line cue on purpose: FrameworkRuntime is one state machine — the applied layers, the window, faults,
+// the scheduled and R6 loops all change together under apply(). Its metrics (operation-metrics.ts), R6's schedule
+// (r6-schedule.ts) and the node's use of it (node-runtime.ts) live beside it.
 import { randomUUID } from 'node:crypto';
 import { layerIds, type LayerId, type LayersConfig } from '../config/index.js';
 import type { LiveState } from '../live-state/index.js';
@@ -6,6 +9,7 @@ import { repeatEvery, TriadError, type Clock, type Logger } from '../shared/inde
 import { inCohort } from './deterministic.js';
 import { isNoFault, noFault, validateFault, type Fault } from './faults.js';
 import type { Cohort, OperationRecord, OperationSink } from './operation.js';
+import { countOperations, setPlanGauges } from './operation-metrics.js';
 import type { FrameworkPlugin } from './plugin.js';
 import { amplificationByLayer, SlidingWindow, type LayerFigures } from './window.js';
 
@@ -221,44 +225,13 @@ export class FrameworkRuntime {
     }
     metrics.cascade.set(cascade);
     metrics.queueDepth.set(this.deps.sink.depth());
-    this.setPlanGauges(snap);
-    return snap;
-  }
-
-  private setPlanGauges(snap: LayerSnapshot[]): void {
-    const g = this.deps.metrics.layerGauges;
-    const of = (l: LayerId) => snap.find((s) => s.layer === l) as LayerSnapshot;
-    const set = (name: string, value: number | undefined) => g[name]?.set(value ?? 0);
     const now = this.deps.clock.now();
-    const successes = (id: string) => {
-      const t = this.window.totals(id, now);
-      return t.ops - t.errors;
-    };
-    const running = (l: LayerId) => this.deps.plugins.filter((p) => p.layer === l && this.runs(p)).length;
-    const r1 = of('R1');
-    set('r1_sovereignty_score', r1.ops > 0 ? 1 - r1.errors / r1.ops : 0);
-    set('r1_baseline_burden_seconds', r1.burdenHours * 3_600);
-    set('r2_alpha_amplification', of('R2').amplification);
-    set('r2_bridges_active', running('R2'));
-    set('r3_beta_amplification', of('R3').amplification);
-    set(
-      'r3_triggers_detected',
-      this.deps.plugins.filter((p) => p.id.startsWith('R3_TRIGGER')).reduce((s, p) => s + successes(p.id), 0),
-    );
-    set(
-      'r3_frameworks_composed',
-      this.deps.plugins.filter((p) => p.id.startsWith('R3_AUTO_COMPOSITION')).reduce((s, p) => s + successes(p.id), 0),
-    );
-    set('r4_gamma_amplification', of('R4').amplification);
-    set('r4_meta_frameworks_active', running('R4'));
-    set('r4_composition_success_rate', of('R4').ops > 0 ? 1 - of('R4').errors / of('R4').ops : 0);
-    set('r5_delta_amplification', of('R5').amplification);
-    set('r5_cross_instance_operations', of('R5').ops);
-    set('r6_epsilon_amplification', of('R6').amplification);
-    set(
-      'r6_strategic_orchestrations',
-      this.deps.plugins.filter((p) => p.layer === 'R6').reduce((s, p) => s + this.window.totals(p.id, now).ops, 0),
-    );
+    setPlanGauges(metrics.layerGauges, snap, {
+      plugins: this.deps.plugins,
+      totals: (id) => this.window.totals(id, now),
+      runs: (plugin) => this.runs(plugin),
+    });
+    return snap;
   }
 
   private runs(plugin: FrameworkPlugin): boolean {
@@ -330,23 +303,12 @@ export class FrameworkRuntime {
     return record;
   }
 
-  /**
-   * Counts, windows and logs operations. Counters are incremented once per label set of the batch, not once per
-   * operation: a 500-operation ingest then costs a handful of label lookups instead of thousands (each one hashes its
-   * labels), which is most of what a node adds to the ingest path. The histogram and the log line stay per operation.
-   */
+  /** Counts, windows and logs operations (counted per batch: see countOperations). */
   private account(records: readonly OperationRecord[]): void {
-    const { metrics, log, clock } = this.deps;
+    const { log, clock } = this.deps;
     const now = clock.now();
-    const counts = new Map<string, { r: OperationRecord; n: number; burdenHours: number }>();
+    countOperations(this.deps.metrics, records);
     for (const r of records) {
-      const key = `${r.frameworkId}|${r.cohort ?? 'full'}|${r.success ? '' : (r.errorType ?? 'internal')}|${r.source}`;
-      const entry = counts.get(key);
-      if (entry) {
-        entry.n += 1;
-        entry.burdenHours += r.burdenSavedHours;
-      } else counts.set(key, { r, n: 1, burdenHours: r.burdenSavedHours });
-      metrics.duration.observe({ layer: r.layer }, r.durationMs / 1000);
       this.window.add(r.frameworkId, now, r.burdenSavedHours, r.success, r.durationMs);
       log.info(
         {
@@ -363,15 +325,6 @@ export class FrameworkRuntime {
         },
         r.source === 'synthetic' ? 'synthetic framework operation' : 'framework operation',
       );
-    }
-    for (const { r, n, burdenHours } of counts.values()) {
-      const labels = { layer: r.layer, framework: r.frameworkId };
-      if (r.source === 'ingest') metrics.fires.inc(labels, n);
-      metrics.operations.inc({ ...labels, cohort: r.cohort ?? 'full' }, n);
-      if (r.success) metrics.successes.inc(labels, n);
-      else metrics.errors.inc({ ...labels, error_type: r.errorType ?? 'internal' }, n);
-      // Operations carry hours (the plan's unit, on the wire and in operation_history); Prometheus gets seconds.
-      if (burdenHours > 0) metrics.burdenSaved.inc(labels, burdenHours * 3_600);
     }
   }
 
