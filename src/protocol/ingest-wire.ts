@@ -2,21 +2,24 @@
 import type { OperationInput, RecordOutcome } from '../ingest/index.js';
 import type { RecordOperationsReply, WireOperation } from './ingest-messages.js';
 
-/** proto3 sends "" for an absent string: absent it is, for the validator to name. Numbers are checked as sent. */
+/**
+ * proto3 sends "" for an absent string: absent it is, for the validator to name. Numbers are checked as sent.
+ * Plain assignments, not object spreads: this runs once per ingested operation, and ten spreads per item cost
+ * ~8 µs each (a third of a node's ingest throughput, docs/benchmarks.md).
+ */
 export function fromWireOperation(w: Partial<WireOperation>): OperationInput {
-  const text = (value: string | undefined) => (value === undefined || value === '' ? {} : undefined);
-  return {
-    ...(text(w.operation_id) ?? { operationId: w.operation_id }),
-    ...(text(w.framework_id) ?? { frameworkId: w.framework_id }),
-    ...(text(w.layer) ?? { layer: w.layer }),
-    ...(text(w.instance) ?? { instance: w.instance }),
-    ...(w.started_at_ms !== undefined ? { startedAtMs: w.started_at_ms } : {}),
-    ...(w.duration_ms !== undefined ? { durationMs: w.duration_ms } : {}),
-    ...(w.burden_saved_hours !== undefined ? { burdenSavedHours: w.burden_saved_hours } : {}),
-    ...(w.success !== undefined ? { success: w.success } : {}),
-    ...(text(w.error_type) ?? { errorType: w.error_type }),
-    ...(text(w.trace_id) ?? { traceId: w.trace_id }),
-  };
+  const input: OperationInput = {};
+  if (w.operation_id) input.operationId = w.operation_id;
+  if (w.framework_id) input.frameworkId = w.framework_id;
+  if (w.layer) input.layer = w.layer;
+  if (w.instance) input.instance = w.instance;
+  if (w.started_at_ms !== undefined) input.startedAtMs = w.started_at_ms;
+  if (w.duration_ms !== undefined) input.durationMs = w.duration_ms;
+  if (w.burden_saved_hours !== undefined) input.burdenSavedHours = w.burden_saved_hours;
+  if (w.success !== undefined) input.success = w.success;
+  if (w.error_type) input.errorType = w.error_type;
+  if (w.trace_id) input.traceId = w.trace_id;
+  return input;
 }
 
 export function toWireRecordReply(outcome: RecordOutcome): RecordOperationsReply {
