@@ -1,7 +1,8 @@
 // Composition root of a node process: reads config once, wires the components, owns process signals.
 import { Registry } from 'prom-client';
-import { loadConfig } from './config/index.js';
-import { plaintextCredentials } from './connections/index.js';
+import { loadConfig, servesHttps, type TriadConfig } from './config/index.js';
+import { certificateLayout } from './certs/index.js';
+import { mutualTlsCredentials, plaintextCredentials } from './connections/index.js';
 import { topologyLabel } from './consensus/index.js';
 import { createOperationSink } from './ingest/index.js';
 import { createMetrics } from './metrics/index.js';
@@ -13,6 +14,8 @@ export interface RunNodeOptions {
   configPath?: string;
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
+  /** --insecure: plaintext gRPC (refused unless every instance is on loopback). */
+  insecure?: boolean;
 }
 
 /** Runs one node until SIGTERM/SIGINT (or its supervisor going away); resolves with the exit code. */
@@ -21,6 +24,7 @@ export async function runNode(options: RunNodeOptions): Promise<number> {
     env: options.env,
     cwd: options.cwd,
     ...(options.configPath ? { configPath: options.configPath } : {}),
+    ...(options.insecure ? { insecure: true } : {}),
   });
   const log = createLogger(options.instance, { level: config.env.logLevel });
   if (!config.cluster.instances.some((i) => i.name === options.instance)) {
@@ -34,6 +38,13 @@ export async function runNode(options: RunNodeOptions): Promise<number> {
     );
   }
   const metrics = createMetrics(new Registry(), { layers: config.layers, topology: topologyLabel(config.cluster) });
+  // Mutual TLS with this instance's certificate (re-read when rotated), or plaintext where config allowed it.
+  const certs = certificateLayout(config.certsDir);
+  const tls = config.cluster.tls;
+  const mutual = tls.enabled
+    ? mutualTlsCredentials({ ca: certs.caCert, ...certs.node(options.instance) }, tls.reloadIntervalMs)
+    : undefined;
+  const credentials = mutual ?? plaintextCredentials();
   const node = createNode({
     config,
     instance: options.instance,
@@ -41,7 +52,11 @@ export async function runNode(options: RunNodeOptions): Promise<number> {
     log,
     metrics,
     databaseUrl: config.env.databaseUrl,
-    credentials: plaintextCredentials(),
+    credentials,
+    trust: tls.enabled ? { caFile: certs.caCert, cluster: config.cluster.name } : 'plaintext-loopback',
+    ...(mutual && servesHttps(config.cluster, hostOf(config, options.instance))
+      ? { httpsCertificates: mutual.certificates }
+      : {}),
     // One sink for the synthetic pack and for ingest: one bound, one queue-depth gauge, one writer.
     createSink: (pool) =>
       createOperationSink({
@@ -91,4 +106,8 @@ export async function runNode(options: RunNodeOptions): Promise<number> {
       process.channel?.unref();
     }
   });
+}
+
+function hostOf(config: TriadConfig, instance: string): string {
+  return config.cluster.instances.find((i) => i.name === instance)?.host ?? '127.0.0.1';
 }

@@ -1,6 +1,15 @@
 import type { Client } from '@grpc/grpc-js';
-import { loadConfig, type TriadConfig } from '../config/index.js';
-import { createConnections, plaintextCredentials, type Connections } from '../connections/index.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { certificateLayout } from '../certs/index.js';
+import { isLoopbackHost, loadConfig, type TriadConfig } from '../config/index.js';
+import {
+  createConnections,
+  mutualTlsCredentials,
+  plaintextCredentials,
+  type Connections,
+  type TransportCredentials,
+} from '../connections/index.js';
 import { callUnary, type NodeState } from '../protocol/index.js';
 import { TriadError } from '../shared/index.js';
 import { optionalString, type CliIO, type ParsedValues } from './command.js';
@@ -33,13 +42,59 @@ export function parseTarget(text: string): string {
   return text;
 }
 
+/**
+ * The CLI's credentials: a client certificate from --cert/--key/--ca, else $TRIAD_CERT/$TRIAD_KEY/$TRIAD_CA, else the
+ * local operator certificate in the cluster's certs dir (what `triad up` generates, found from the repo root with no
+ * flags). Plaintext only with --insecure (or a cluster config with tls.enabled: false), and only to loopback.
+ */
+export function cliCredentials(values: ParsedValues, io: CliIO): TransportCredentials {
+  const target = optionalString(values, 'target');
+  // A malformed address is the user's first mistake to hear about, before anything about certificates.
+  if (target !== undefined) parseTarget(target);
+  const config = loadCliConfig(values, io);
+  if (values.insecure === true || !config.cluster.tls.enabled) {
+    const hosts = target ? [target.replace(/:\d+$/, '')] : config.cluster.instances.map((i) => i.host);
+    const remote = hosts.find((h) => !isLoopbackHost(h));
+    if (remote) {
+      throw new TriadError(
+        'USAGE',
+        `plaintext is allowed to loopback addresses only; ${remote} is not one (drop --insecure)`,
+      );
+    }
+    return plaintextCredentials();
+  }
+  const layout = certificateLayout(config.certsDir);
+  const flag = (name: string, variable: string) => optionalString(values, name) ?? (io.env[variable] || undefined);
+  const cert = flag('cert', 'TRIAD_CERT') ?? layout.client('operator', 'local').cert;
+  const key =
+    flag('key', 'TRIAD_KEY') ??
+    (flag('cert', 'TRIAD_CERT') ? cert.replace(/\.crt$/, '.key') : layout.client('operator', 'local').key);
+  const ca = flag('ca', 'TRIAD_CA') ?? layout.caCert;
+  const files = { cert: path.resolve(io.cwd, cert), key: path.resolve(io.cwd, key), ca: path.resolve(io.cwd, ca) };
+  const missing = Object.values(files).filter((f) => !existsSync(f));
+  if (missing.length > 0) {
+    throw new TriadError(
+      'USAGE',
+      `no client certificate: ${missing.join(', ')} not found. Pass --cert/--key/--ca (or TRIAD_CERT, TRIAD_KEY, TRIAD_CA); 'triad certs issue --role operator --name you' makes one, and 'triad up' makes a local one in ${config.certsDir}`,
+    );
+  }
+  // The CLI lives for one command: no need to watch the files for rotation.
+  return mutualTlsCredentials(files, 24 * 3_600_000);
+}
+
 /** The CLI's connections for one command: made from its credentials, closed when `fn` is done. */
-export async function withConnections<T>(fn: (connections: Connections) => Promise<T>): Promise<T> {
-  const connections = createConnections(plaintextCredentials());
+export async function withConnections<T>(
+  values: ParsedValues,
+  io: CliIO,
+  fn: (connections: Connections) => Promise<T>,
+): Promise<T> {
+  const credentials = cliCredentials(values, io);
+  const connections = createConnections(credentials);
   try {
     return await fn(connections);
   } finally {
     connections.close();
+    credentials.close();
   }
 }
 
@@ -106,7 +161,7 @@ export async function withAdmin<T>(
   const addresses = target
     ? [parseTarget(target)]
     : loadCliConfig(values, io).cluster.instances.map((i) => `${i.host}:${i.grpcPort}`);
-  return withConnections(async (connections) => {
+  return withConnections(values, io, async (connections) => {
     const failures: string[] = [];
     for (const address of addresses) {
       if (!(await connections.reach(address, connectDeadlineMs))) {

@@ -3,6 +3,8 @@ import { TriadError, type Clock } from '../shared/index.js';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
+  /** May be given more than once (`--operator alice --operator bob`): the value is a list. */
+  multiple?: boolean;
   short?: string;
   /** Shown in --help, e.g. "host:port". */
   value?: string;
@@ -21,7 +23,7 @@ export interface CliIO {
   interactive: boolean;
 }
 
-export type ParsedValues = Record<string, string | boolean | undefined>;
+export type ParsedValues = Record<string, string | boolean | string[] | undefined>;
 
 export interface Command {
   name: string;
@@ -58,11 +60,27 @@ export const configOption: Record<string, OptionSpec> = {
   },
 };
 
+/** Where and how to reach the cluster: a node's address, and the client certificate to show it (mutual TLS). */
 export const targetOption: Record<string, OptionSpec> = {
   target: {
     type: 'string',
     value: 'host:port',
     description: "a node's gRPC address (default: from the cluster config)",
+  },
+  cert: {
+    type: 'string',
+    value: 'file',
+    description: 'client certificate (default: $TRIAD_CERT, else the local operator one in the cluster certs dir)',
+  },
+  key: { type: 'string', value: 'file', description: "the certificate's private key (default: $TRIAD_KEY, beside it)" },
+  ca: {
+    type: 'string',
+    value: 'file',
+    description: 'the cluster CA (default: $TRIAD_CA, else ca.crt of the certs dir)',
+  },
+  insecure: {
+    type: 'boolean',
+    description: 'plaintext, no certificate (only to a loopback address of a cluster run with --insecure)',
   },
 };
 
@@ -78,7 +96,7 @@ export function parseCommandArgs(command: Command, argv: string[]): { values: Pa
     options: Object.fromEntries(
       Object.entries(options).map(([name, spec]) => [
         name,
-        { type: spec.type, ...(spec.short ? { short: spec.short } : {}) },
+        { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) },
       ]),
     ),
   };
@@ -151,4 +169,10 @@ export function requireString(values: ParsedValues, name: string, command: strin
 export function optionalString(values: ParsedValues, name: string): string | undefined {
   const value = values[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** Every value of a repeatable flag, in order ([] when absent). */
+export function stringList(values: ParsedValues, name: string): string[] {
+  const value = values[name];
+  return Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
 }

@@ -84,6 +84,11 @@ export const commandRegistry: readonly CommandEntry[] = [
     load: async () => (await import('./commands/audit.js')).auditCommand,
   },
   {
+    name: 'certs',
+    summary: 'Certificates for mutual TLS: generate a cluster CA and its certificates, issue one, show, rotate.',
+    load: async () => (await import('./commands/certs.js')).certsCommand,
+  },
+  {
     name: 'migrate',
     summary: 'Apply pending schema migrations to the PostgreSQL at DATABASE_URL.',
     load: async () => (await import('./commands/migrate.js')).migrateCommand,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../shared/index.js';
 import { durationMs } from './duration.js';
-import { fileIssues, portClashes } from './cluster-rules.js';
+import { fileIssues, hostProblems, portClashes } from './cluster-rules.js';
 import { parseLocatedYaml } from './located-yaml.js';
 
 export type TopologyKind = 'complete' | 'ring' | 'star' | 'path' | 'custom';
@@ -39,6 +39,13 @@ export interface ClusterConfig {
   redisKeyPrefix: string;
   /** RecordOperations: a token bucket per framework (cluster-wide with Redis) and the bound of the durable queue. */
   ingest: { rateLimitPerSecond: number; burst: number; queueCapacity: number };
+  /**
+   * Mutual TLS on every gRPC connection (DESIGN §8). `dir` is the certificate directory as written (relative to
+   * cluster.yaml); absent means the data dir's `certs/` (what `triad up` generates). Plaintext only on loopback.
+   */
+  tls: { enabled: boolean; dir?: string; reloadIntervalMs: number };
+  /** /metrics, /health, /ready: HTTPS with the node's certificate (`auto`: unless its host is loopback). */
+  http: { tls: 'auto' | 'on' | 'off'; clientCertificates: boolean };
 }
 
 export interface SyntheticFaultConfig {
@@ -60,83 +67,104 @@ const port = z
   .min(1, { error: portMessage })
   .max(65535, { error: portMessage });
 
-const ClusterFile = z
-  .strictObject({
-    cluster: z
-      .strictObject({
-        name: z.string().min(1).default('triad'),
-        topology: z.enum(['complete', 'ring', 'star', 'path', 'custom']).default('complete'),
-        edges: z
-          .array(z.tuple([instanceName, instanceName, z.number().positive('expected a weight > 0').optional()]))
-          .default([]),
-        layers_file: z.string().min(1).default('layers.yaml'),
-      })
-      .prefault({}),
-    instances: z
-      .array(
-        z.strictObject({
-          name: instanceName,
-          host: z.string().min(1).default('127.0.0.1'),
-          grpc_port: port,
-          http_port: port,
-        }),
-      )
-      .min(1, 'expected at least one instance'),
-    heartbeat: z.strictObject({ interval: durationMs.default(1000), timeout: durationMs.default(3000) }).prefault({}),
-    consensus: z
-      .strictObject({
-        interval: durationMs.default(10_000),
-        epsilon: z.number().gt(0, 'expected 0 < epsilon < 1').lt(1, 'expected 0 < epsilon < 1').default(1e-6),
-        round_timeout: durationMs.default(500),
-        demo_interval: durationMs.default(1_000),
-      })
-      .prefault({}),
-    runtime: z
-      .strictObject({ window: durationMs.default(300_000), demo_window: durationMs.default(10_000) })
-      .prefault({}),
-    synthetic: z
-      .strictObject({
-        enabled: z.boolean().default(false),
-        interval: durationMs.default(1_000),
-        seed: z.string().min(1).default('triad'),
-        base_burden_hours_per_week: z.number().positive().default(1.35),
-        faults: z
-          .array(
-            z.strictObject({
-              instance: instanceName,
-              layer: z.enum(['R1', 'R2', 'R3', 'R4', 'R5', 'R6']),
-              error_rate: z.number().min(0).max(1).default(0),
-              burden_scale: z.number().min(0).max(100).default(1),
-              latency: durationMs.default(0),
-            }),
-          )
-          .default([]),
-      })
-      .prefault({}),
-    redis: z.strictObject({ key_prefix: z.string().min(1).default('triad:') }).prefault({}),
-    ingest: z
-      .strictObject({
-        rate_limit: z.number().positive('expected operations per second > 0').default(5_000),
-        burst: z.number().int().min(1).default(10_000),
-        queue_capacity: z.number().int().min(1).default(50_000),
-      })
-      .prefault({}),
-  })
-  .superRefine((file, ctx) => {
+const ClusterFile = z.strictObject({
+  cluster: z
+    .strictObject({
+      name: z.string().min(1).default('triad'),
+      topology: z.enum(['complete', 'ring', 'star', 'path', 'custom']).default('complete'),
+      edges: z
+        .array(z.tuple([instanceName, instanceName, z.number().positive('expected a weight > 0').optional()]))
+        .default([]),
+      layers_file: z.string().min(1).default('layers.yaml'),
+    })
+    .prefault({}),
+  instances: z
+    .array(
+      z.strictObject({
+        name: instanceName,
+        host: z.string().min(1).default('127.0.0.1'),
+        grpc_port: port,
+        http_port: port,
+      }),
+    )
+    .min(1, 'expected at least one instance'),
+  heartbeat: z.strictObject({ interval: durationMs.default(1000), timeout: durationMs.default(3000) }).prefault({}),
+  consensus: z
+    .strictObject({
+      interval: durationMs.default(10_000),
+      epsilon: z.number().gt(0, 'expected 0 < epsilon < 1').lt(1, 'expected 0 < epsilon < 1').default(1e-6),
+      round_timeout: durationMs.default(500),
+      demo_interval: durationMs.default(1_000),
+    })
+    .prefault({}),
+  runtime: z
+    .strictObject({ window: durationMs.default(300_000), demo_window: durationMs.default(10_000) })
+    .prefault({}),
+  synthetic: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      interval: durationMs.default(1_000),
+      seed: z.string().min(1).default('triad'),
+      base_burden_hours_per_week: z.number().positive().default(1.35),
+      faults: z
+        .array(
+          z.strictObject({
+            instance: instanceName,
+            layer: z.enum(['R1', 'R2', 'R3', 'R4', 'R5', 'R6']),
+            error_rate: z.number().min(0).max(1).default(0),
+            burden_scale: z.number().min(0).max(100).default(1),
+            latency: durationMs.default(0),
+          }),
+        )
+        .default([]),
+    })
+    .prefault({}),
+  redis: z.strictObject({ key_prefix: z.string().min(1).default('triad:') }).prefault({}),
+  ingest: z
+    .strictObject({
+      rate_limit: z.number().positive('expected operations per second > 0').default(5_000),
+      burst: z.number().int().min(1).default(10_000),
+      queue_capacity: z.number().int().min(1).default(50_000),
+    })
+    .prefault({}),
+  tls: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      dir: z.string().min(1).optional(),
+      reload_interval: durationMs.default(5_000),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      tls: z.enum(['auto', 'on', 'off']).default('auto'),
+      client_certificates: z.boolean().default(false),
+    })
+    .prefault({}),
+});
+
+/** The file's schema, with its cross-field rules; `insecure` (--insecure) turns TLS off and must pass them too. */
+function clusterFile(options: { insecure: boolean }) {
+  return ClusterFile.superRefine((file, ctx) => {
     // Cross-field rules live in the schema so their paths, and so their file:line:col, come out like any other issue.
-    for (const issue of fileIssues(file)) ctx.addIssue({ code: 'custom', ...issue });
+    const tls = options.insecure ? { ...file.tls, enabled: false } : file.tls;
+    for (const issue of fileIssues({ ...file, tls }, { insecure: options.insecure }))
+      ctx.addIssue({ code: 'custom', ...issue });
   });
-type ClusterFile = z.output<typeof ClusterFile>;
+}
 
 export interface LoadClusterOptions {
   /** Shown in error messages (`config/cluster.yaml:3:5`). */
   displayPath: string;
   env?: Readonly<Record<string, string | undefined>>;
+  /** --insecure: plaintext gRPC, refused unless every address is loopback. */
+  insecure?: boolean;
 }
 
 /** Parses cluster.yaml, then applies TRIAD_<INSTANCE>_{HOST,GRPC_PORT,HTTP_PORT} overrides and re-checks ports. */
 export function parseClusterConfig(text: string, options: LoadClusterOptions): ClusterConfig {
-  const file = parseLocatedYaml(options.displayPath, text, ClusterFile);
+  const insecure = options.insecure ?? false;
+  const file = parseLocatedYaml(options.displayPath, text, clusterFile({ insecure }));
+  const tlsEnabled = file.tls.enabled && !insecure;
   const issues: ConfigIssue[] = [];
   const overriddenBy = new Map<string, string>();
 
@@ -165,6 +193,13 @@ export function parseClusterConfig(text: string, options: LoadClusterOptions): C
       }
     }
     return address;
+  });
+  // A host overridden from the environment gets the loopback rules too (the file's hosts had them in the schema).
+  instances.forEach((address, index) => {
+    const variable = `TRIAD_${address.name.toUpperCase().replaceAll('-', '_')}_HOST`;
+    if (!options.env?.[variable]) return;
+    for (const message of hostProblems(address.host, { tls: tlsEnabled, http: file.http.tls, insecure }))
+      issues.push({ where: `env ${variable}`, field: `instances.${index}.host`, message });
   });
   if (overriddenBy.size > 0) {
     for (const clash of portClashes(instances)) {
@@ -211,5 +246,11 @@ export function parseClusterConfig(text: string, options: LoadClusterOptions): C
       burst: file.ingest.burst,
       queueCapacity: file.ingest.queue_capacity,
     },
+    tls: {
+      enabled: tlsEnabled,
+      ...(file.tls.dir !== undefined ? { dir: file.tls.dir } : {}),
+      reloadIntervalMs: file.tls.reload_interval,
+    },
+    http: { tls: file.http.tls, clientCertificates: file.http.client_certificates },
   };
 }

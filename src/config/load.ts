@@ -12,6 +12,8 @@ export interface TriadConfig {
   env: RuntimeEnv;
   /** Durations and minimums in force for the profile, resolved once here; components read these, never the raw ones. */
   timing: Timing;
+  /** The certificate directory, absolute: cluster.yaml's tls.dir (relative to the file) or `<data dir>/certs`. */
+  certsDir: string;
 }
 
 /**
@@ -38,6 +40,8 @@ export interface Timing {
 export interface RuntimeEnv {
   databaseUrl?: string;
   redisUrl?: string;
+  /** TRIAD_REDIS_CA, read: the CA for a rediss:// REDIS_URL whose server certificate is not from a system CA. */
+  redisCa?: Buffer;
   /** Embedded PostgreSQL data, node logs and other local state. */
   dataDir: string;
   logLevel: string;
@@ -51,6 +55,8 @@ export interface LoadConfigOptions {
   configPath?: string;
   env: Readonly<Record<string, string | undefined>>;
   cwd?: string;
+  /** --insecure: plaintext gRPC, allowed only when every instance is on loopback. */
+  insecure?: boolean;
 }
 
 export function resolveClusterFile(options: LoadConfigOptions): string {
@@ -67,11 +73,15 @@ export function loadConfig(options: LoadConfigOptions): TriadConfig {
   const cluster = parseClusterConfig(readConfigFile(clusterFile, cwd), {
     displayPath: displayPath(clusterFile, cwd),
     env: options.env,
+    ...(options.insecure ? { insecure: true } : {}),
   });
   const layersFile = path.resolve(path.dirname(clusterFile), cluster.layersFile);
   const layers = parseLayersConfig(readConfigFile(layersFile, cwd), displayPath(layersFile, cwd));
   const env = readRuntimeEnv(options.env, cwd);
-  return { cluster, layers, clusterFile, env, timing: resolveTiming(cluster, layers, env.profile) };
+  const certsDir = cluster.tls.dir
+    ? path.resolve(path.dirname(clusterFile), cluster.tls.dir)
+    : path.join(env.dataDir, 'certs');
+  return { cluster, layers, clusterFile, env, timing: resolveTiming(cluster, layers, env.profile), certsDir };
 }
 
 export function resolveTiming(
@@ -107,11 +117,20 @@ export function readRuntimeEnv(env: Readonly<Record<string, string | undefined>>
   return {
     ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
     ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
+    ...(env.TRIAD_REDIS_CA ? { redisCa: readCaFile(path.resolve(cwd, env.TRIAD_REDIS_CA), 'env TRIAD_REDIS_CA') } : {}),
     dataDir: path.resolve(cwd, env.TRIAD_DATA_DIR ?? '.triad'),
     logLevel: env.TRIAD_LOG_LEVEL ?? 'info',
     profile,
     testHooks: env.TRIAD_TEST_HOOKS === '1',
   };
+}
+
+function readCaFile(file: string, where: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new ConfigError([{ where, field: '', message: `cannot read ${file}: ${(err as Error).message}` }]);
+  }
 }
 
 function readConfigFile(file: string, cwd: string): string {

@@ -3,6 +3,7 @@ import {
   connectivityState,
   Server,
   type Client,
+  type ServerInterceptor,
   type ServerOptions,
   type ServiceClientConstructor,
   type UntypedServiceImplementation,
@@ -32,8 +33,14 @@ const serverOptions: ServerOptions = { 'grpc.max_receive_message_length': 16 * 1
 export interface Connections {
   /** The client of `service` at `address` (host:port), made once and shared. Never close it: close() does. */
   client<T extends Client = Client>(service: ServiceName, address: string): T;
-  /** A server with triad's server options and these triad services added; listen() binds it. */
-  server(services?: Partial<Record<ServiceName, UntypedServiceImplementation>>): Server;
+  /**
+   * A server with triad's server options and these triad services added; listen() binds it. `interceptors` run before
+   * every handler (the authorisation edge).
+   */
+  server(
+    services?: Partial<Record<ServiceName, UntypedServiceImplementation>>,
+    options?: { interceptors?: ServerInterceptor[] },
+  ): Server;
   /** Adds triad services to a server made here (before listen()). */
   addServices(server: Server, services: Partial<Record<ServiceName, UntypedServiceImplementation>>): void;
   /** Binds `server` to host:port with the server credentials; resolves with the bound port. */
@@ -53,7 +60,11 @@ export function createConnections(credentials: TransportCredentials): Connection
   const clients = new Map<string, Client>();
   const channelFor = (address: string): Channel => {
     let channel = channels.get(address);
-    if (!channel) channels.set(address, (channel = new Channel(address, credentials.channel, channelOptions)));
+    if (!channel) {
+      const security = credentials.channel(address);
+      channel = new Channel(address, security.credentials, { ...channelOptions, ...security.options });
+      channels.set(address, channel);
+    }
     return channel;
   };
   return {
@@ -62,13 +73,16 @@ export function createConnections(credentials: TransportCredentials): Connection
       let client = clients.get(key);
       if (!client) {
         const Ctor: ServiceClientConstructor = serviceConstructor(service);
-        client = new Ctor(address, credentials.channel, { ...channelOptions, channelOverride: channelFor(address) });
+        client = new Ctor(address, credentials.channel(address).credentials, { channelOverride: channelFor(address) });
         clients.set(key, client);
       }
       return client as T;
     },
-    server(services = {}) {
-      const server = new Server(serverOptions);
+    server(services = {}, options = {}) {
+      const server = new Server({
+        ...serverOptions,
+        ...(options.interceptors ? { interceptors: options.interceptors } : {}),
+      });
       this.addServices(server, services);
       return server;
     },

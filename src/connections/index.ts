@@ -1,7 +1,7 @@
 export { channelOptions, createConnections } from './connections.js';
 export type { Connections } from './connections.js';
-export { plaintextCredentials } from './credentials.js';
-export type { TransportCredentials } from './credentials.js';
+export { CertificateFiles, mutualTlsCredentials, plaintextCredentials } from './credentials.js';
+export type { CertificateFilePaths, TransportCredentials } from './credentials.js';
 export { recordOperations } from './ingest-client.js';
 export type { RecordOperationsOptions } from './ingest-client.js';
 export { createNodeCalls } from './node-calls.js';

@@ -1,4 +1,6 @@
 export { adminService } from './grpc/admin-service.js';
+export { createAuthorizer, methodRoles } from './grpc/authz.js';
+export type { Authorizer } from './grpc/authz.js';
 export type { AdminServiceDeps } from './grpc/admin-service.js';
 export { addHealthService, shutdownGrpc } from './grpc/health-service.js';
 export type { HealthService } from './grpc/health-service.js';

@@ -19,8 +19,10 @@ export type MutationInput =
 
 /** Who asks for a change, why, and how it is to be carried out. */
 export interface MutationOptions {
-  /** Who made the change: the audit row's actor and the version's created_by. */
+  /** Who made the change, as verified (a certificate subject): the audit row's actor and the version's created_by. */
   actor: string;
+  /** Who the client says it acts for (its user@host): kept beside the actor, never instead of it. */
+  onBehalfOf?: string;
   /** Ties the change to a ticket or pipeline; stored with the version and on every log line of the call. */
   correlationId: string;
   reason?: string;
@@ -145,6 +147,7 @@ export function checkMutationOptions(mutation: Mutation, options: MutationOption
   return {
     ...rest,
     actor: options.actor.trim().slice(0, 200) || 'unknown',
+    ...(options.onBehalfOf?.trim() ? { onBehalfOf: options.onBehalfOf.trim().slice(0, 200) } : {}),
     force: options.force ?? false,
     dryRun: options.dryRun ?? false,
     timeoutMs,

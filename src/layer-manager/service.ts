@@ -138,6 +138,7 @@ export class LayerManager {
       });
       const audit = {
         actor: options.actor,
+        on_behalf_of: options.onBehalfOf ?? null,
         command,
         args: { mutation, dry_run: options.dryRun, force: options.force, label: options.label ?? null },
         reason: options.reason ?? null,
@@ -160,6 +161,7 @@ export class LayerManager {
         label: options.label ?? null,
         state: after,
         createdBy: options.actor,
+        onBehalfOf: options.onBehalfOf ?? null,
         command,
         reason: options.reason ?? null,
         correlationId: options.correlationId,

@@ -16,6 +16,8 @@ export interface RedisLiveStateOptions {
   /** Prepended to every key ("triad:" → triad:consensus_state): several clusters or test runs can share one Redis. */
   keyPrefix: string;
   log?: Pick<Logger, 'warn' | 'info'>;
+  /** For a rediss:// URL: the CA the server's certificate must chain to (PEM), when not a system CA. */
+  tlsCa?: Buffer;
 }
 
 /** The scripts registered with defineCommand; ioredis sends EVALSHA and falls back to EVAL once per connection. */
@@ -43,6 +45,8 @@ export function createRedisLiveState(url: string, options: RedisLiveStateOptions
     maxRetriesPerRequest: 1,
     connectTimeout: 5_000,
     lazyConnect: false,
+    // rediss:// turns TLS on (ioredis); the server's certificate is checked against this CA, or the system's.
+    ...(options.tlsCa && url.startsWith('rediss:') ? { tls: { ca: options.tlsCa } } : {}),
   });
   let reported = false;
   // Without a listener ioredis prints every failed reconnect to the console; log the first of each outage only.

@@ -8,6 +8,8 @@ export interface LiveStateOptions {
   redisUrl?: string;
   /** Default "triad:". */
   keyPrefix?: string;
+  /** For rediss:// with a private CA (RuntimeEnv.redisCa, from TRIAD_REDIS_CA). */
+  tlsCa?: Buffer;
   clock?: Clock;
   log?: Pick<Logger, 'warn' | 'info'>;
 }
@@ -17,6 +19,7 @@ export function createLiveState(options: LiveStateOptions): LiveState {
   if (options.redisUrl) {
     return createRedisLiveState(options.redisUrl, {
       keyPrefix: options.keyPrefix ?? 'triad:',
+      ...(options.tlsCa ? { tlsCa: options.tlsCa } : {}),
       ...(options.log ? { log: options.log } : {}),
     });
   }

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Gauge, type Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, type Registry } from 'prom-client';
 
 /**
  * The node's own health metrics. The node's identity is the scrape target's `instance` label (set in
@@ -10,7 +10,16 @@ export interface NodeMetrics {
   peerReachable: Gauge<'peer'>;
   peerHeartbeatAge: Gauge<'peer'>;
   ready: Gauge;
+  /** Peer messages dropped at the edge, by why: the closed set `peerRejectionReasons`. */
+  peerMessagesRejected: Counter<'reason'>;
+  /** gRPC calls the authorisation edge refused before any handler ran. */
+  callsRefused: Counter<'reason'>;
 }
+
+/** Why a peer message is dropped: its `from` is not its certificate's instance, or not a member of the cluster. */
+export const peerRejectionReasons = ['from_mismatch', 'unknown_member'] as const;
+/** Why a call is refused: no valid certificate (UNAUTHENTICATED), or a role the method does not allow. */
+export const callRefusalReasons = ['unauthenticated', 'permission_denied'] as const;
 
 const misnamedDefaults = [
   'nodejs_active_handles_total',
@@ -49,5 +58,29 @@ export function createNodeMetrics(registry: Registry): NodeMetrics {
       help: '1 while this node reports ready on /ready, else 0.',
       registers,
     }),
+    peerMessagesRejected: withZeros(
+      new Counter({
+        name: 'triad_peer_messages_rejected_total',
+        help: 'Peer messages dropped: from another instance than the certificate names, or from a non-member.',
+        labelNames: ['reason'],
+        registers,
+      }),
+      peerRejectionReasons,
+    ),
+    callsRefused: withZeros(
+      new Counter({
+        name: 'triad_calls_refused_total',
+        help: 'gRPC calls refused before any handler ran: no valid client certificate, or a role not allowed.',
+        labelNames: ['reason'],
+        registers,
+      }),
+      callRefusalReasons,
+    ),
   };
+}
+
+/** Known series start at 0, so rate() and alerts have a series before the first event. */
+function withZeros(counter: Counter<'reason'>, reasons: readonly string[]): Counter<'reason'> {
+  for (const reason of reasons) counter.inc({ reason }, 0);
+  return counter;
 }

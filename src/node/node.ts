@@ -12,6 +12,7 @@ import { createConsensus } from '../consensus/index.js';
 import {
   addHealthService,
   adminService,
+  createAuthorizer,
   createHttpServer,
   ingestService,
   listenHttp,
@@ -37,6 +38,13 @@ export interface NodeDeps {
   metrics: TriadMetrics;
   databaseUrl: string;
   credentials: TransportCredentials;
+  /** How callers are authenticated: the cluster CA and name (mutual TLS), or none (plaintext, loopback only). */
+  trust: { caFile: string; cluster: string } | 'plaintext-loopback';
+  /** The node's certificate for HTTPS on /metrics, /health, /ready; absent serves plain HTTP (loopback only). */
+  httpsCertificates?: {
+    current: () => { ca: Buffer; cert: Buffer; key: Buffer };
+    onChange: (listener: () => void) => void;
+  };
   /** Makes operations durable; built by the composition root around this node's pool. */
   createSink: (pool: StoragePool) => OperationSink & { stop(options?: { deadlineMs?: number }): Promise<unknown> };
 }
@@ -68,6 +76,7 @@ export function createNode(deps: NodeDeps): TriadNode {
   const pool = createPool(deps.databaseUrl, { applicationName: `triad-${self.name}`, log });
   const liveState = createLiveState({
     ...(config.env.redisUrl ? { redisUrl: config.env.redisUrl } : {}),
+    ...(config.env.redisCa ? { tlsCa: config.env.redisCa } : {}),
     keyPrefix: `${cluster.redisKeyPrefix}${cluster.name}:`,
     clock,
     log,
@@ -167,8 +176,14 @@ export function createNode(deps: NodeDeps): TriadNode {
   readiness.register('consensus', () => consensus.readinessCheck());
   readiness.register('storage', () => layers.readinessCheck());
 
-  // The edges.
-  const server = connections.server();
+  // The edges, every call authenticated and authorised before its handler runs.
+  const authorizer = createAuthorizer({
+    trust: deps.trust,
+    clock,
+    log,
+    onRefused: (reason) => metrics.node.callsRefused.inc({ reason }),
+  });
+  const server = connections.server({}, { interceptors: [authorizer.interceptor] });
   const health = addHealthService(server);
   /**
    * Every evaluation also publishes: /ready, GetState and the gRPC health service then never disagree, and the
@@ -185,6 +200,7 @@ export function createNode(deps: NodeDeps): TriadNode {
     self: self.name,
     members: new Set(members),
     log,
+    onRejected: (reason) => metrics.node.peerMessagesRejected.inc({ reason }),
     deliver: (message) => consensus.deliver(message),
     applyAtLeast: (version) => layers.applyAtLeast(version),
   });
@@ -225,6 +241,7 @@ export function createNode(deps: NodeDeps): TriadNode {
       await layers.start();
       await runtime.start();
       await connections.listen(server, self.host, self.grpcPort, self.name);
+      const https = deps.httpsCertificates;
       http = createHttpServer({
         instance: self.name,
         metrics: metrics.node,
@@ -234,6 +251,7 @@ export function createNode(deps: NodeDeps): TriadNode {
           runtime.refreshMetrics();
         },
         log,
+        ...(https ? { tls: { ...https, requireClientCertificate: cluster.http.clientCertificates } } : {}),
       });
       try {
         await listenHttp(http, self.host, self.httpPort, self.name);
@@ -279,6 +297,7 @@ export function createNode(deps: NodeDeps): TriadNode {
       ]);
       await layers.stop();
       connections.close();
+      deps.credentials.close();
       await liveState.close();
       await pool.end();
       if (http) {

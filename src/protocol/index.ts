@@ -68,5 +68,5 @@ export { fromWireOutcome, fromWirePeerMessage, toWireOutcome, toWirePeerMessage 
 export { fromWireOperation, toWireRecordReply } from './ingest-wire.js';
 export { toWireNodeState } from './node-wire.js';
 export type { NodeStateParts } from './node-wire.js';
-export { callServerStream, callUnary, serverStreamHandler, unaryHandler } from './rpc.js';
+export { callerKey, callServerStream, callUnary, serverStreamHandler, unaryHandler } from './rpc.js';
 export type { CallOptions, StreamHandler, UnaryHandler } from './rpc.js';

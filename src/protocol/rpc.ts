@@ -22,6 +22,11 @@ import {
 /** Metadata keys that carry a call's identity between processes (DESIGN §6: logs correlate by trace_id). */
 const traceKey = 'x-trace-id';
 const correlationKey = 'x-correlation-id';
+/**
+ * The caller as the server's authorisation interceptor verified it (edges/grpc/authz.ts), JSON. Reserved: the
+ * interceptor overwrites whatever a client sends under this key before any handler reads it.
+ */
+export const callerKey = 'x-triad-caller';
 /** Carries the stable error code so the far side rebuilds the same TriadError, not a bare status. */
 const errorCodeKey = 'triad-error-code';
 /** Structured details (a refused gate's checks) as UTF-8 JSON; binary metadata because JSON may hold non-ASCII. */
@@ -91,11 +96,13 @@ export function serverStreamHandler<Req, Res>(log: Logger, method: string, handl
 function contextFrom(metadata: Metadata): CallContext {
   const trace = metadata.get(traceKey)[0];
   const correlation = metadata.get(correlationKey)[0];
+  const caller = metadata.get(callerKey)[0];
   return {
     trace_id: typeof trace === 'string' && trace.length > 0 && trace.length <= 64 ? trace : newTraceId(),
     ...(typeof correlation === 'string' && correlation.length > 0 && correlation.length <= 128
       ? { correlation_id: correlation }
       : {}),
+    ...(typeof caller === 'string' ? { caller: JSON.parse(caller) as NonNullable<CallContext['caller']> } : {}),
   };
 }
 

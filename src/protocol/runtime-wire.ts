@@ -43,9 +43,10 @@ export function fromWireFault(request: InjectFaultRequest): { fault?: Fault; act
   };
 }
 
+/** A fault forwarded to its instance: the forwarding node is the caller there, so the operator goes as the actor field. */
 export function toWireFaultRequest(
   instance: string,
-  change: { layer: LayerId; fault?: Fault; actor: string; reason?: string },
+  change: { layer: LayerId; fault?: Fault; actor: string; onBehalfOf?: string; reason?: string },
 ): InjectFaultRequest {
   return {
     instance,
@@ -54,7 +55,7 @@ export function toWireFaultRequest(
     burden_scale: change.fault?.burdenScale ?? 0,
     latency_ms: change.fault?.latencyMs ?? 0,
     clear: change.fault === undefined,
-    actor: change.actor,
+    actor: change.onBehalfOf ? `${change.onBehalfOf} via ${change.actor}` : change.actor,
     reason: change.reason ?? '',
   };
 }

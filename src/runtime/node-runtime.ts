@@ -62,7 +62,9 @@ export interface FaultChange {
   layer: LayerId;
   /** Absent clears the layer's fault. */
   fault?: Fault;
+  /** Who asks, as verified; `onBehalfOf` is who the client says it acts for. */
   actor: string;
+  onBehalfOf?: string;
   reason?: string;
 }
 
@@ -156,6 +158,7 @@ export function createNodeRuntime(deps: NodeRuntimeDeps) {
       await withTransaction(deps.pool, (client) =>
         appendAudit(client, {
           actor: change.actor || 'unknown',
+          on_behalf_of: change.onBehalfOf ?? null,
           command: `triad inject-fault --instance ${self} --layer ${change.layer}${flags}`,
           args: { instance: self, layer: change.layer, fault, clear: change.fault === undefined, synthetic: true },
           reason: change.reason ?? null,

@@ -13,6 +13,7 @@ export const errorKinds = {
   GATE_REFUSED: { grpc: status.FAILED_PRECONDITION, exit: 3 },
   LOCK_HELD: { grpc: status.ABORTED, exit: 3 },
   PERMISSION_DENIED: { grpc: status.PERMISSION_DENIED, exit: 3 },
+  UNAUTHENTICATED: { grpc: status.UNAUTHENTICATED, exit: 3 },
   PEER_UNAVAILABLE: { grpc: status.UNAVAILABLE, exit: 1 },
   STORAGE_UNAVAILABLE: { grpc: status.UNAVAILABLE, exit: 1 },
   TIMEOUT: { grpc: status.DEADLINE_EXCEEDED, exit: 1 },

@@ -8,6 +8,8 @@ export type { Logger };
 export interface CallContext {
   trace_id: string;
   correlation_id?: string;
+  /** Who is calling, as the edge verified it from the client certificate (never what the client says of itself). */
+  caller?: { role: string; name: string; subject: string };
 }
 
 export const callContext = new AsyncLocalStorage<CallContext>();

@@ -1,14 +1,38 @@
 // The embedded engine's data directory: who may own it, creating it (initdb), and taking over after a crash.
 import { spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { TriadError } from '../shared/index.js';
 import * as files from './embedded-files.js';
 import type { StorageLog } from './pool.js';
 
-/** The database `triad up` uses, and the superuser initdb creates (no password: see initdb below). */
+/** The database `triad up` uses, and the superuser initdb creates (its password: see initdb below). */
 export const embeddedDatabase = 'triad';
 export const embeddedSuperuser = 'postgres';
+
+/**
+ * The superuser's password, generated on the first start and kept in `<data dir>/postgres.password` (0600, this
+ * process's account only). The server listens on 127.0.0.1, and SCRAM keeps every other local account out of it.
+ */
+export function embeddedPassword(dataDir: string): string {
+  const file = path.join(dataDir, 'postgres.password');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const password = randomBytes(24).toString('base64url');
+  writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return password;
+}
 
 /**
  * Deals with a postmaster.pid left in the data dir. One process owns the server: a live one still owned by a live
@@ -78,6 +102,7 @@ function readOwner(ownerFile: string): { ownerPid: number; postmasterPid: number
 export async function initdb(
   bins: files.Binaries,
   pgdata: string,
+  password: string,
   runAs: files.OsUser | undefined,
   log: StorageLog | undefined,
 ): Promise<number> {
@@ -90,11 +115,24 @@ export async function initdb(
   mkdirSync(pgdata, { recursive: true, mode: 0o700 });
   if (runAs) chownSync(pgdata, runAs.uid, runAs.gid);
   const started = performance.now();
-  // Trust authentication with no password: the server listens on 127.0.0.1 only (no Unix socket), and the data dir
-  // is private to its account. That means no password exists to leak: no --pwfile, nothing left in /tmp or $HOME.
-  // Anything else on this machine can connect as superuser, as with a local development server; production sets
-  // DATABASE_URL to a managed server instead.
-  const args = ['-D', pgdata, '-U', embeddedSuperuser, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-instructions'];
+  // SCRAM with a generated password: the server listens on 127.0.0.1 only (no Unix socket), and no other account on
+  // the machine can connect without the password file. initdb reads the password from a file the server's account can
+  // open (beside the data dir, 0600), removed as soon as initdb is done.
+  const pwfile = path.join(path.dirname(pgdata), `.initdb-password-${process.pid}`);
+  writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+  if (runAs) chownSync(pwfile, runAs.uid, runAs.gid);
+  const args = [
+    '-D',
+    pgdata,
+    '-U',
+    embeddedSuperuser,
+    '--auth=scram-sha-256',
+    `--pwfile=${pwfile}`,
+    '-E',
+    'UTF8',
+    '--locale=C',
+    '--no-instructions',
+  ];
   const output = await new Promise<{ code: number | null; text: string }>((resolve) => {
     const child = spawn(bins.initdb, args, {
       cwd: pgdata,
@@ -107,6 +145,7 @@ export async function initdb(
     child.once('error', (err) => resolve({ code: null, text: `${text}${err.message}` }));
     child.once('close', (code) => resolve({ code, text }));
   });
+  rmSync(pwfile, { force: true });
   if (output.code !== 0) {
     throw new TriadError('STARTUP_FAILED', `initdb failed for ${pgdata} (exit ${output.code}):\n${output.text.trim()}`);
   }
@@ -131,4 +170,37 @@ export function checkExisting(pgdata: string, runAs: files.OsUser | undefined, b
       `${pgdata} belongs to uid ${owner} but the server runs as uid ${expected}: chown -R ${expected} ${pgdata}`,
     );
   }
+}
+
+/**
+ * A data dir made by an older triad trusts every local connection: give the superuser the generated password and
+ * switch pg_hba.conf to SCRAM, then reload. Runs once, on the first start after the upgrade.
+ */
+export async function requirePassword(
+  pgdata: string,
+  connect: () => Promise<{
+    query(sql: string): Promise<unknown>;
+    escapeLiteral(text: string): string;
+    end(): Promise<void>;
+  }>,
+  password: string,
+  log: StorageLog | undefined,
+): Promise<void> {
+  const hba = path.join(pgdata, 'pg_hba.conf');
+  const text = readFileSync(hba, 'utf8');
+  if (!/^\s*host\s+.*\btrust\s*$/m.test(text)) return;
+  const client = await connect();
+  try {
+    await client.query(`ALTER ROLE ${embeddedSuperuser} PASSWORD ${client.escapeLiteral(password)}`);
+    const owner = statSync(hba);
+    writeFileSync(hba, text.replace(/\btrust\s*$/gm, 'scram-sha-256'));
+    chownSync(hba, owner.uid, owner.gid);
+    await client.query('SELECT pg_reload_conf()');
+  } finally {
+    await client.end();
+  }
+  log?.warn(
+    { operation: 'embedded_postgres', pgdata },
+    'switched trust authentication to a generated password (SCRAM)',
+  );
 }

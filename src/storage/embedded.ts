@@ -6,8 +6,10 @@ import { TriadError } from '../shared/index.js';
 import {
   checkExisting,
   embeddedDatabase as database,
+  embeddedPassword,
   embeddedSuperuser as superuser,
   initdb,
+  requirePassword,
   takeOver,
 } from './embedded-cluster.js';
 import * as files from './embedded-files.js';
@@ -30,10 +32,12 @@ export interface EmbeddedPostgresOptions {
   /** Account the server runs as when this process is root (PostgreSQL refuses root). Default "nobody". */
   user?: string;
   startTimeoutMs?: number;
+  /** More server settings (`-c name=value`), e.g. ssl=on with its certificate files. */
+  settings?: Readonly<Record<string, string>>;
 }
 
 export interface EmbeddedPostgres {
-  /** postgres://postgres@127.0.0.1:<port>/triad: no password (trust on loopback; see initdb in embedded-cluster.ts). */
+  /** postgres://postgres:<password>@127.0.0.1:<port>/triad (SCRAM; the password is in <data dir>/postgres.password). */
   url: string;
   port: number;
   pid: number;
@@ -68,8 +72,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   mkdirSync(logDir, { recursive: true });
   await takeOver(pgdata, ownerFile, log);
 
+  const password = embeddedPassword(dataDir);
   let initdbMs: number | undefined;
-  if (!existsSync(path.join(pgdata, 'PG_VERSION'))) initdbMs = await initdb(bins, pgdata, runAs, log);
+  if (!existsSync(path.join(pgdata, 'PG_VERSION'))) initdbMs = await initdb(bins, pgdata, password, runAs, log);
   else checkExisting(pgdata, runAs, bins.majorVersion);
 
   if (options.port !== undefined) await files.assertPortFree(options.port);
@@ -83,7 +88,17 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     const child = spawn(
       bins.postgres,
       // Loopback only, no Unix socket (no /tmp lock file to collide with a system server's).
-      ['-D', pgdata, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+      [
+        '-D',
+        pgdata,
+        '-p',
+        String(port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'unix_socket_directories=',
+        ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+      ],
       {
         // Its own process group: Ctrl-C in the terminal reaches the nodes, not the database they still need while
         // draining; the owner stops the server last.
@@ -104,11 +119,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       });
     });
     const pid = child.pid ?? 0;
-    const url = `postgres://${superuser}@127.0.0.1:${port}/${database}`;
-    const outcome = await waitReady(port, exited, options.startTimeoutMs ?? 60_000);
+    const url = `postgres://${superuser}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+    const outcome = await waitReady(port, password, exited, options.startTimeoutMs ?? 60_000);
     if (outcome === 'ready') {
       try {
-        await ensureDatabase(port);
+        await requirePassword(pgdata, () => adminClient(port, password, 'postgres'), password, log);
+        await ensureDatabase(port, password);
       } catch (err) {
         await stopProcess(child, exited);
         throw new TriadError(
@@ -143,6 +159,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 /** Polls with real connections (not log text) until the server answers, exits, or the deadline passes. */
 async function waitReady(
   port: number,
+  password: string,
   exited: Promise<unknown>,
   timeoutMs: number,
 ): Promise<'ready' | 'exited' | 'timeout'> {
@@ -155,6 +172,7 @@ async function waitReady(
       host: '127.0.0.1',
       port,
       user: superuser,
+      password,
       database: 'postgres',
       connectionTimeoutMillis: 1_000,
     });
@@ -173,10 +191,15 @@ async function waitReady(
   return gone ? 'exited' : 'timeout';
 }
 
-async function ensureDatabase(port: number): Promise<void> {
-  const client = new pg.Client({ host: '127.0.0.1', port, user: superuser, database: 'postgres' });
+async function adminClient(port: number, password: string, db: string): Promise<pg.Client> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: superuser, password, database: db });
   client.on('error', () => undefined);
   await client.connect();
+  return client;
+}
+
+async function ensureDatabase(port: number, password: string): Promise<void> {
+  const client = await adminClient(port, password, 'postgres');
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
     if (rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);

@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Clock } from '../shared/index.js';
 
 export interface ReadyProbeResult {
@@ -5,19 +7,43 @@ export interface ReadyProbeResult {
   reasons: string[];
 }
 
+/** How to reach a node's /ready: plain HTTP, or HTTPS checked against the cluster CA (with a client certificate). */
+export type ReadyTransport = { https: false } | { https: true; ca: Buffer; cert?: Buffer; key?: Buffer };
+
 /** GET /ready on a node; a refused connection is "not listening yet", not an error. */
-export async function probeReady(httpAddress: string, timeoutMs = 1_000): Promise<ReadyProbeResult> {
-  try {
-    const res = await fetch(`http://${httpAddress}/ready`, { signal: AbortSignal.timeout(timeoutMs) });
-    const body = (await res.json()) as { ready?: boolean; reasons?: string[] };
-    return { ready: res.ok && body.ready === true, reasons: body.reasons ?? [] };
-  } catch {
-    return { ready: false, reasons: ['not listening yet'] };
-  }
+export function probeReady(
+  httpAddress: string,
+  transport: ReadyTransport = { https: false },
+  timeoutMs = 1_000,
+): Promise<ReadyProbeResult> {
+  const url = `${transport.https ? 'https' : 'http'}://${httpAddress}/ready`;
+  const notYet: ReadyProbeResult = { ready: false, reasons: ['not listening yet'] };
+  return new Promise((resolve) => {
+    const options = {
+      timeout: timeoutMs,
+      ...(transport.https ? { ca: transport.ca, cert: transport.cert, key: transport.key } : {}),
+    };
+    const req = (transport.https ? httpsRequest : httpRequest)(url, options, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        try {
+          const parsed = JSON.parse(body) as { ready?: boolean; reasons?: string[] };
+          resolve({ ready: res.statusCode === 200 && parsed.ready === true, reasons: parsed.reasons ?? [] });
+        } catch {
+          resolve(notYet);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(notYet));
+    req.end();
+  });
 }
 
 export interface WaitForReadyOptions {
-  nodes: readonly { name: string; httpAddress: string }[];
+  nodes: readonly { name: string; httpAddress: string; transport?: ReadyTransport }[];
   timeoutMs: number;
   clock: Clock;
   /** Called whenever the set of waiting nodes or their reasons change. */
@@ -32,7 +58,7 @@ export async function waitForReady(options: WaitForReadyOptions): Promise<Record
   let last = '';
   for (;;) {
     const results = await Promise.all(
-      options.nodes.map(async (n) => [n.name, await probeReady(n.httpAddress)] as const),
+      options.nodes.map(async (n) => [n.name, await probeReady(n.httpAddress, n.transport)] as const),
     );
     const waiting = Object.fromEntries(results.filter(([, r]) => !r.ready).map(([name, r]) => [name, r.reasons]));
     const summary = JSON.stringify(waiting);

@@ -13,7 +13,7 @@ export const statusCommand: Command = {
   options: { ...jsonOption, ...targetOption, ...configOption },
   examples: ['triad status', 'triad status --json', 'triad status --target 127.0.0.1:50052'],
   async run(values, _positionals, io) {
-    const { probes, desired } = await withConnections(async (connections) => {
+    const { probes, desired } = await withConnections(values, io, async (connections) => {
       const probed = await probeCluster(connections, values, io);
       return { probes: probed, desired: await desiredState(connections, probed) };
     });

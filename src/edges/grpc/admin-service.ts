@@ -49,10 +49,11 @@ export function adminService(deps: AdminServiceDeps): UntypedServiceImplementati
   return {
     Mutate: serverStreamHandler<MutationRequest, MutationEvent>(log, 'Mutate', async (request, emit) => {
       const { input, options } = fromWireMutation(request);
+      const { actor: sentActor, ...rest } = options;
       try {
         const result = await layers.mutate(layers.parse(input), {
-          ...options,
-          actor: options.actor ?? 'unknown',
+          ...rest,
+          ...callerOf(sentActor),
           correlationId: callContext.getStore()?.correlation_id ?? newTraceId(),
           onCommitted: (plan) => emit({ committed: toWirePlan(plan) }),
           onProgress: (p) => emit({ progress: toWireInstanceApply(p) }),
@@ -98,6 +99,15 @@ export function adminService(deps: AdminServiceDeps): UntypedServiceImplementati
       );
     }),
   };
+}
+
+/**
+ * Who acts, for the audit log: the caller the authorisation edge verified (its certificate subject); what the client
+ * said of its user is kept as on_behalf_of, never taken as the actor.
+ */
+function callerOf(sent: string | undefined): { actor: string; onBehalfOf?: string } {
+  const caller = callContext.getStore()?.caller;
+  return { actor: caller?.subject ?? 'unknown', ...(sent ? { onBehalfOf: sent } : {}) };
 }
 
 /** The layers check-health is asked about: all of them for an empty list. */

@@ -1,6 +1,7 @@
-import type { sendUnaryData, ServerReadableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Metadata, sendUnaryData, ServerReadableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { ConsensusMessage } from '../../consensus/index.js';
 import {
+  callerKey,
   fromWirePeerMessage,
   unaryHandler,
   type ApplyReply,
@@ -13,6 +14,8 @@ export interface PeerServiceDeps {
   self: string;
   members: ReadonlySet<string>;
   log: Logger;
+  /** A message dropped at the edge, and why (metrics). */
+  onRejected: (reason: 'from_mismatch' | 'unknown_member') => void;
   deliver: (message: ConsensusMessage) => void;
   applyAtLeast: (version: number) => Promise<number>;
 }
@@ -36,9 +39,21 @@ export function peerService(deps: PeerServiceDeps): { service: UntypedServiceImp
       };
       if (closed) return answer();
       open.add(answer);
+      // The sender is who its certificate says (the authorisation edge verified it), whatever `from` claims: a node
+      // must not speak for another, or it could forge another's consensus values and outcomes.
+      const caller = callerIn(call.metadata);
       call.on('data', (wire: PeerMessage) => {
         if (!deps.members.has(wire.from)) {
+          deps.onRejected('unknown_member');
           log.warn({ operation: 'peer_link', from: wire.from }, 'message from an unknown instance ignored');
+          return;
+        }
+        if (caller?.role === 'node' && caller.name !== wire.from) {
+          deps.onRejected('from_mismatch');
+          log.warn(
+            { operation: 'peer_link', from: wire.from, certificate: caller.subject },
+            'peer message dropped: its from is not the instance its certificate names',
+          );
           return;
         }
         const message = fromWirePeerMessage(wire);
@@ -60,4 +75,10 @@ export function peerService(deps: PeerServiceDeps): { service: UntypedServiceImp
       for (const answer of [...open]) answer();
     },
   };
+}
+
+/** The caller the authorisation edge verified and put in the metadata (undefined on a plaintext loopback server). */
+function callerIn(metadata: Metadata): { role: string; name: string; subject: string } | undefined {
+  const raw = metadata.get(callerKey)[0];
+  return typeof raw === 'string' ? (JSON.parse(raw) as { role: string; name: string; subject: string }) : undefined;
 }

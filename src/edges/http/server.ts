@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { ReadinessReport } from '../../health/index.js';
 import type { NodeMetrics } from '../../metrics/index.js';
 import { TriadError, type Logger } from '../../shared/index.js';
@@ -10,17 +11,38 @@ export interface HttpEndpoints {
   /** Runs before each scrape so gauges derived from time (heartbeat age) are current. */
   beforeScrape: () => void;
   log: Logger;
+  /**
+   * HTTPS with the node's certificate (which may change: `onChange` is told after a rotation), optionally asking
+   * scrapers for a client certificate from the cluster CA. Absent: plain HTTP (config allows it on loopback only).
+   */
+  tls?: {
+    current: () => { ca: Buffer; cert: Buffer; key: Buffer };
+    onChange: (listener: () => void) => void;
+    requireClientCertificate: boolean;
+  };
 }
 
 /** /metrics (Prometheus text), /health (liveness, no I/O) and /ready (readiness with reasons, 503 when not ready). */
 export function createHttpServer(endpoints: HttpEndpoints): Server {
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(endpoints, req, res).catch((err: unknown) => {
       endpoints.log.error({ err, operation: 'http', path: req.url }, 'http handler failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('internal error\n');
     });
+  };
+  const { tls } = endpoints;
+  const secure = (material: { ca: Buffer; cert: Buffer; key: Buffer }) => ({
+    ...material,
+    minVersion: 'TLSv1.3' as const,
+    requestCert: tls?.requireClientCertificate ?? false,
+    rejectUnauthorized: tls?.requireClientCertificate ?? false,
   });
+  const server: Server = tls ? createHttpsServer(secure(tls.current()), listener) : createServer(listener);
+  if (tls) {
+    const https = server as unknown as import('node:https').Server;
+    tls.onChange(() => https.setSecureContext(secure(tls.current())));
+  }
   // Scrapers and probes reconnect often; a short keep-alive keeps idle sockets from piling up.
   server.keepAliveTimeout = 5_000;
   return server;

@@ -8,7 +8,10 @@ export const genesisHash = '0'.repeat(64);
 
 /** One audit row as the caller describes it (DESIGN §2: every admin action is audited). */
 export interface AuditEntry {
+  /** Who the server verified (a certificate subject). */
   actor: string;
+  /** Who the client says it acts for (its user@host), kept beside the actor. */
+  on_behalf_of?: string | null;
   command: string;
   args: Record<string, unknown>;
   reason?: string | null;
@@ -26,6 +29,8 @@ export interface AuditEntry {
 export interface AuditHashInput {
   at: string;
   actor: string;
+  /** Hashed only when set, so rows written before the column existed keep their hashes. */
+  on_behalf_of?: string;
   command: string;
   args: unknown;
   reason: string | null;
@@ -102,6 +107,7 @@ export async function appendAudit(client: pg.ClientBase, entry: AuditEntry): Pro
   const input: AuditHashInput = {
     at: at.toISOString(),
     actor: entry.actor,
+    ...(entry.on_behalf_of ? { on_behalf_of: entry.on_behalf_of } : {}),
     command: entry.command,
     // Hash what jsonb will give back: the JSON round trip drops undefined and turns Dates into strings.
     args: JSON.parse(JSON.stringify(entry.args)) as unknown,
@@ -117,8 +123,8 @@ export async function appendAudit(client: pg.ClientBase, entry: AuditEntry): Pro
   const hash = auditHash(input);
   const { rows } = await client.query<{ id: string }>(
     `INSERT INTO audit_log (at, actor, command, args, reason, correlation_id, before_version, after_version, override,
-                            outcome, undo_command, prev_hash, hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+                            outcome, undo_command, prev_hash, hash, on_behalf_of)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
     [
       input.at,
       input.actor,
@@ -133,6 +139,7 @@ export async function appendAudit(client: pg.ClientBase, entry: AuditEntry): Pro
       input.undo_command,
       input.prev_hash,
       hash,
+      input.on_behalf_of ?? null,
     ],
   );
   return { ...input, id: Number(rows[0]?.id), hash };
@@ -142,6 +149,7 @@ interface AuditRow {
   id: string;
   at: Date;
   actor: string;
+  on_behalf_of: string | null;
   command: string;
   args: unknown;
   reason: string | null;
@@ -198,6 +206,7 @@ function toHashInput(row: AuditRow): AuditHashInput {
   return {
     at: row.at.toISOString(),
     actor: row.actor,
+    ...(row.on_behalf_of !== null ? { on_behalf_of: row.on_behalf_of } : {}),
     command: row.command,
     args: row.args,
     reason: row.reason,

@@ -7,6 +7,8 @@ export interface VersionRow<State> {
   label: string | null;
   state: State;
   createdBy: string;
+  /** Who the client said it acted for; null before certificates named the actor. */
+  onBehalfOf: string | null;
   command: string;
   reason: string | null;
   correlationId: string;
@@ -35,6 +37,7 @@ interface RawRow {
   label: string | null;
   state: unknown;
   created_by: string;
+  on_behalf_of: string | null;
   command: string;
   reason: string | null;
   correlation_id: string;
@@ -57,6 +60,7 @@ export function createDesiredStateVersionStore<State>(shape: {
       label: r.label,
       state: shape.decode(r.state),
       createdBy: r.created_by,
+      onBehalfOf: r.on_behalf_of,
       command: r.command,
       reason: r.reason,
       correlationId: r.correlation_id,
@@ -68,6 +72,7 @@ export function createDesiredStateVersionStore<State>(shape: {
     label: null,
     state: shape.initial(),
     createdBy: 'triad',
+    onBehalfOf: null,
     command: 'initial',
     reason: null,
     correlationId: '',
@@ -90,13 +95,15 @@ export function createDesiredStateVersionStore<State>(shape: {
     },
     async insert(db, v) {
       await db.query(
-        `INSERT INTO desired_state_versions (version, label, state, created_by, command, reason, correlation_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        `INSERT INTO desired_state_versions (version, label, state, created_by, on_behalf_of, command, reason,
+                                             correlation_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
         [
           v.version,
           v.label,
           JSON.stringify(v.state),
           v.createdBy,
+          v.onBehalfOf,
           v.command,
           v.reason,
           v.correlationId,

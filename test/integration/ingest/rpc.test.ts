@@ -169,7 +169,7 @@ describe('RecordOperations over gRPC', () => {
 
   test("items without a trace_id carry the call's trace id from metadata", async () => {
     const ops = [op(), op({ trace_id: 'own-trace-7' }), op({ operation_id: '' })];
-    const reply = await recordOperations(served.address, ops, { context: { trace_id: 'meta-trace-42' } });
+    const reply = await recordOperations(served.client, ops, { context: { trace_id: 'meta-trace-42' } });
     expect(reply.accepted).toBe(3);
     const minted = reply.results[2]!.operation_id;
     expect(minted).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);

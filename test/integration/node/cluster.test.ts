@@ -1,24 +1,37 @@
 import { randomUUID } from 'node:crypto';
-import { credentials, loadPackageDefinition, type Client, type ServiceError } from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import {
+  credentials,
+  loadPackageDefinition,
+  type ChannelCredentials,
+  type Client,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import pg from 'pg';
+import { certificateLayout } from '../../../src/certs/index.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { recordOperations } from '../../../src/connections/index.js';
+import { createServiceClient } from '../../fixtures/grpc.js';
 import { promtoolFindings } from '../../fixtures/promtool.js';
 import { readyOf, runTriad, TestCluster, waitFor } from '../../fixtures/cluster.js';
 
-// A stock grpc.health.v1 client, built from the proto that ships with grpc-health-check: nothing of triad's own.
+// A stock grpc.health.v1 client, built from the proto that ships with grpc-health-check: nothing of triad's own but
+// the certificate it presents (a viewer's, from the cluster's certs dir), over grpc-js' own TLS credentials.
 const healthPackage = loadPackageDefinition(
   loadSync(healthProtoPath, { keepCase: true, enums: String }),
 ) as unknown as {
   grpc: {
-    health: { v1: { Health: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => Client } };
+    health: { v1: { Health: new (address: string, creds: ChannelCredentials) => Client } };
   };
 };
 
-function healthCheck(address: string, service: string): Promise<string> {
-  const client = new healthPackage.grpc.health.v1.Health(address, credentials.createInsecure());
+function healthCheck(cluster: TestCluster, address: string, service: string): Promise<string> {
+  const layout = certificateLayout(cluster.config.certsDir!);
+  const viewer = layout.client('viewer', 'local');
+  const creds = credentials.createSsl(readFileSync(layout.caCert), readFileSync(viewer.key), readFileSync(viewer.cert));
+  const client = new healthPackage.grpc.health.v1.Health(address, creds);
   return new Promise<string>((resolve, reject) => {
     (
       client as unknown as {
@@ -46,8 +59,8 @@ describe('a three-node cluster of real processes', () => {
 
   test('a stock grpc.health.v1 client gets SERVING from every ready node', async () => {
     for (const node of cluster.config.instances) {
-      expect(await healthCheck(node.grpc, '')).toBe('SERVING');
-      expect(await healthCheck(node.grpc, 'triad.v1.Node')).toBe('SERVING');
+      expect(await healthCheck(cluster, node.grpc, '')).toBe('SERVING');
+      expect(await healthCheck(cluster, node.grpc, 'triad.v1.Node')).toBe('SERVING');
     }
   });
 
@@ -119,7 +132,7 @@ describe('a three-node cluster of real processes', () => {
     );
     // The health service is re-published on every heartbeat tick, so it follows /ready within one interval.
     await waitFor(
-      async () => (await healthCheck(cluster.instance('alpha').grpc, '')) === 'NOT_SERVING',
+      async () => (await healthCheck(cluster, cluster.instance('alpha').grpc, '')) === 'NOT_SERVING',
       2_000,
       'NOT_SERVING',
     );
@@ -159,7 +172,7 @@ describe('a three-node cluster of real processes', () => {
     try {
       await blocker.query('BEGIN');
       await blocker.query('LOCK TABLE operation_history IN SHARE MODE');
-      const call = recordOperations(beta.grpc, ops, { deadlineMs: 20_000 });
+      const call = recordOperations(createServiceClient('Ingest', beta.grpc, 'ingest'), ops, { deadlineMs: 20_000 });
       call.catch(() => undefined); // awaited below; a failure before that must not surface as an unhandled rejection
       await waitFor(
         async () =>

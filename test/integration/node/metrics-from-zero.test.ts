@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseLayersConfig } from '../../../src/config/index.js';
 import { recordOperations } from '../../../src/connections/index.js';
+import { createServiceClient } from '../../fixtures/grpc.js';
 import { errorTypes } from '../../../src/runtime/index.js';
 import { repoRoot, scrapeValue, TestCluster, waitFor } from '../../fixtures/cluster.js';
 import { promtoolFindings } from '../../fixtures/promtool.js';
@@ -115,7 +116,9 @@ describe('a fresh node exports every counter of its closed label sets at 0', () 
       success,
       ...(success ? {} : { error_type: 'dependency' }),
     });
-    expect((await recordOperations(beta.grpc, [op(true), op(false)])).accepted).toBe(2);
+    expect(
+      (await recordOperations(createServiceClient('Ingest', beta.grpc, 'ingest'), [op(true), op(false)])).accepted,
+    ).toBe(2);
     const labels = `layer="R2",framework="${framework}"`;
     await waitFor(
       async () => (await scrapeValue(beta.http, `framework_operations_total{${labels},cohort="full"}`)) === 2,

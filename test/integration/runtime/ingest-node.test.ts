@@ -42,7 +42,11 @@ describe('RecordOperations through a real node into PostgreSQL', () => {
       op({ burden_saved_hours: Number.NaN }),
       op({ started_at_ms: Date.now() + 3_600_000 }),
     ];
-    const reply = await recordOperations(alpha.grpc, [...good.slice(0, 5), ...bad, ...good.slice(5)]);
+    const reply = await recordOperations(createServiceClient('Ingest', alpha.grpc, 'ingest'), [
+      ...good.slice(0, 5),
+      ...bad,
+      ...good.slice(5),
+    ]);
     expect(reply.accepted).toBe(10);
     expect(reply.invalid).toBe(3);
     expect(reply.results.filter((r) => !r.accepted).map((r) => [r.index, r.reason.split(':')[0]])).toEqual([
@@ -60,7 +64,9 @@ describe('RecordOperations through a real node into PostgreSQL', () => {
 
   test('an oversized batch is refused whole with INPUT_INVALID', async () => {
     const huge = Array.from({ length: 5_001 }, () => op());
-    await expect(recordOperations(cluster.instance('beta').grpc, huge)).rejects.toMatchObject({
+    await expect(
+      recordOperations(createServiceClient('Ingest', cluster.instance('beta').grpc, 'ingest'), huge),
+    ).rejects.toMatchObject({
       code: 'INPUT_INVALID',
     });
     const { rows } = await cluster.db!.pool.query<{ n: string }>(
@@ -92,7 +98,7 @@ describe('PostgreSQL goes away during a steady ingest and comes back', () => {
   });
 
   test('every acknowledged operation is in operation_history exactly once; none is acknowledged while it is away', async () => {
-    const client = createServiceClient('Ingest', cluster.instance('gamma').grpc);
+    const client = createServiceClient('Ingest', cluster.instance('gamma').grpc, 'ingest');
     const acknowledged: string[] = [];
     const ackedDuringOutage: number[] = [];
     let outage = false;

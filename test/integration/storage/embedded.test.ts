@@ -70,7 +70,13 @@ describe('embedded PostgreSQL engine', () => {
     const { server: first } = await start(dataDir);
     expect(first.initialised).toBe(true);
     expect(first.timings.initdbMs).toBeGreaterThan(0);
-    expect(first.url).toBe(`postgres://postgres@127.0.0.1:${first.port}/triad`);
+    // SCRAM with a generated password, kept beside the data for this account only; without it nobody gets in.
+    const passwordFile = path.join(dataDir, 'postgres.password');
+    const password = readFileSync(passwordFile, 'utf8').trim();
+    expect(password).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(statSync(passwordFile).mode & 0o777).toBe(0o600);
+    expect(first.url).toBe(`postgres://postgres:${password}@127.0.0.1:${first.port}/triad`);
+    await expect(query(`postgres://postgres@127.0.0.1:${first.port}/triad`, 'SELECT 1')).rejects.toThrow(/password/);
     const [settings] = await query<{ listen: string; sockets: string; db: string; version: string }>(
       first.url,
       `SELECT current_setting('listen_addresses') AS listen, current_setting('unix_socket_directories') AS sockets,
@@ -195,12 +201,27 @@ describe('embedded PostgreSQL engine', () => {
     }
   });
 
-  test('no password file is left in the data dir, $HOME or the temp dir', async () => {
+  test('the one password file is the kept 0600 one beside the data: none in PGDATA, $HOME or the temp dir', async () => {
     const dataDir = await stoppedDataDirWith('after initdb');
-    expect(passwordFilesIn(dataDir)).toEqual([]);
+    expect(passwordFilesIn(dataDir)).toEqual(['postgres.password']);
     expect(passwordFilesIn(path.join(dataDir, 'postgres'))).toEqual([]);
     expect(existsSync(path.join(homedir(), '.pgpass'))).toBe(false);
     expect(passwordFilesIn(tmpdir())).toEqual(tmpPasswordFilesBefore);
+  });
+});
+
+describe('embedded engine: a data dir from before passwords', () => {
+  test('trust authentication is switched to SCRAM with a new generated password on the next start', async () => {
+    const dataDir = await stoppedDataDirWith('trusted');
+    // What an older triad left: pg_hba.conf trusting local connections, and no password file.
+    const hba = path.join(dataDir, 'postgres', 'pg_hba.conf');
+    writeFileSync(hba, readFileSync(hba, 'utf8').replace(/scram-sha-256\s*$/gm, 'trust'));
+    rmSync(path.join(dataDir, 'postgres.password'));
+    const { server, lines } = await start(dataDir);
+    expect(lines.map((l) => l.msg)).toContain('switched trust authentication to a generated password (SCRAM)');
+    expect(readFileSync(hba, 'utf8')).not.toMatch(/\btrust\s*$/m);
+    expect(await query<{ v: string }>(server.url, 'SELECT v FROM kept')).toEqual([{ v: 'trusted' }]);
+    await expect(query(`postgres://postgres@127.0.0.1:${server.port}/triad`, 'SELECT 1')).rejects.toThrow(/password/);
   });
 });
 

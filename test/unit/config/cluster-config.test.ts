@@ -137,3 +137,49 @@ describe('cluster.yaml', () => {
     });
   });
 });
+
+describe('transport security rules (DESIGN §8: nothing listens beyond loopback without TLS)', () => {
+  const routable = valid.replace('  - name: beta\n', '  - name: beta\n    host: 10.0.0.2\n');
+
+  test('TLS is on by default; a routable host with TLS is fine, and its /metrics defaults to HTTPS (auto)', () => {
+    const config = parseClusterConfig(routable, { displayPath: file });
+    expect(config.tls).toEqual({ enabled: true, reloadIntervalMs: 5_000 });
+    expect(config.http).toEqual({ tls: 'auto', clientCertificates: false });
+  });
+
+  test('plaintext on a routable host is refused at the host line, in the file or by --insecure', () => {
+    const fileError = errorOf(`${routable}tls:\n  enabled: false\n`);
+    expect(fileError.message).toMatchInlineSnapshot(
+      `"[CONFIG_INVALID] config/cluster.yaml:8:11: instances.1.host: 10.0.0.2 is not loopback: tls.enabled: false (plaintext gRPC) is allowed only when every instance is on loopback"`,
+    );
+    let insecure: unknown;
+    try {
+      parseClusterConfig(routable, { displayPath: file, insecure: true });
+    } catch (err) {
+      insecure = err;
+    }
+    expect((insecure as ConfigError).message).toMatchInlineSnapshot(
+      `"[CONFIG_INVALID] config/cluster.yaml:8:11: instances.1.host: 10.0.0.2 is not loopback: --insecure (plaintext gRPC) is allowed only when every instance is on loopback"`,
+    );
+    expect(parseClusterConfig(valid, { displayPath: file, insecure: true }).tls.enabled).toBe(false);
+  });
+
+  test('a host moved off loopback from the environment is refused too, naming the variable', () => {
+    const error = errorOf(`${valid}tls:\n  enabled: false\n`, { TRIAD_ALPHA_HOST: '192.168.1.5' });
+    expect(error.message).toMatchInlineSnapshot(
+      `"[CONFIG_INVALID] env TRIAD_ALPHA_HOST: instances.0.host: 192.168.1.5 is not loopback: tls.enabled: false (plaintext gRPC) is allowed only when every instance is on loopback"`,
+    );
+  });
+
+  test('a wildcard host, plaintext HTTP off loopback, and HTTPS without certificates are each refused', () => {
+    expect(errorOf(valid.replace('  - name: beta\n', '  - name: beta\n    host: 0.0.0.0\n')).message).toContain(
+      'instances.1.host: "0.0.0.0" is a wildcard, but host is also the address the other nodes dial',
+    );
+    expect(errorOf(`${routable}http:\n  tls: 'off'\n`).message).toContain(
+      'instances.1.host: 10.0.0.2 is not loopback: http.tls: off (plaintext /metrics, /ready) is allowed only on loopback',
+    );
+    expect(errorOf(`${valid}tls:\n  enabled: false\nhttp:\n  tls: 'on'\n`).message).toContain(
+      'http.tls: HTTPS serves the node certificate, which plaintext gRPC (tls.enabled: false or --insecure) has none of',
+    );
+  });
+});
