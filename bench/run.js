@@ -4,7 +4,16 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const dir = fileURLToPath(new URL('./', import.meta.url));
-const skip = new Set(['run.js', 'lib.js', 'durability.js', 'echo-server.js', 'epoch-floor.js', 'etcd.js']);
+// Helpers, and compare.js, which runs benchmarks itself (in two checkouts) rather than being one.
+const skip = new Set([
+  'run.js',
+  'lib.js',
+  'durability.js',
+  'echo-server.js',
+  'epoch-floor.js',
+  'etcd.js',
+  'compare.js',
+]);
 const all = readdirSync(dir)
   .filter((f) => f.endsWith('.js') && !skip.has(f))
   .map((f) => f.replace(/\.js$/, ''));
