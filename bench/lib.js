@@ -1,6 +1,6 @@
 // Shared helpers for the benchmarks: run against the built CLI (dist/), on loopback, bounded in count and time.
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -162,7 +162,32 @@ export async function startUp(cluster, extraArgs = []) {
       }
     });
   });
-  // The database `triad up` creates on its embedded server (src/storage/embedded-cluster.ts: embeddedDatabase).
-  const databaseUrl = storagePort ? `postgres://postgres@127.0.0.1:${storagePort}/triad` : undefined;
+  // The database `triad up` creates on its embedded server (src/storage/embedded-cluster.ts: embeddedDatabase), with the
+  // password it generated beside the data.
+  const password = storagePort ? readFileSync(path.join(cluster.dir, 'postgres.password'), 'utf8').trim() : '';
+  const databaseUrl = storagePort
+    ? `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${storagePort}/triad`
+    : undefined;
   return { up, env, databaseUrl };
+}
+
+/**
+ * Connections to a cluster `startUp` started, the way the CLI makes them: mutual TLS with the local certificate of
+ * `role` from the cluster's certs dir, or plaintext for a cluster started with --insecure.
+ */
+export async function connectTo(cluster, { role = 'operator', insecure = false } = {}) {
+  const { createConnections, mutualTlsCredentials, plaintextCredentials } =
+    await import('../dist/connections/index.js');
+  if (insecure) return createConnections(plaintextCredentials());
+  const certs = path.join(cluster.dir, 'certs');
+  return createConnections(
+    mutualTlsCredentials(
+      {
+        ca: path.join(certs, 'ca.crt'),
+        cert: path.join(certs, 'clients', `${role}-local.crt`),
+        key: path.join(certs, 'clients', `${role}-local.key`),
+      },
+      3_600_000,
+    ),
+  );
 }

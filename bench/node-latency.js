@@ -4,8 +4,7 @@ import { spawn } from 'node:child_process';
 import { credentials, loadPackageDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
-import { createServiceClient } from '../dist/protocol/index.js';
-import { startUp, stopProcess, summarize, tempCluster, writeResult } from './lib.js';
+import { connectTo, startUp, stopProcess, summarize, tempCluster, writeResult } from './lib.js';
 
 const calls = Number(process.env.BENCH_CALLS ?? 10_000);
 const warmup = 500;
@@ -47,10 +46,11 @@ async function measureGetState() {
   const cluster = await tempCluster();
   const { up } = await startUp(cluster);
   try {
-    const client = createServiceClient('Node', `127.0.0.1:${cluster.instances[0].grpcPort}`);
+    const connections = await connectTo(cluster);
+    const client = connections.client('Node', `127.0.0.1:${cluster.instances[0].grpcPort}`);
     await unaryLoop(client, 'GetState', {}, warmup);
     const samples = await unaryLoop(client, 'GetState', {}, calls);
-    client.close();
+    connections.close();
     return summarize(samples);
   } finally {
     await stopProcess(up);
