@@ -34,7 +34,8 @@ export function loadCliConfig(values: ParsedValues, io: CliIO): TriadConfig {
 }
 
 export function parseTarget(text: string): string {
-  const match = /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(text);
+  // A DNS name is at most 253 characters; an IPv6 literal at most 39 (plus brackets).
+  const match = /^([A-Za-z0-9.-]{1,253}|\[[0-9a-fA-F:]{2,39}\]):(\d{1,5})$/.exec(text);
   const port = Number(match?.[2]);
   if (!match || port < 1 || port > 65535) {
     throw new TriadError('USAGE', `--target expects host:port (e.g. 127.0.0.1:50051), received "${text}"`);

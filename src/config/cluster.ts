@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../shared/index.js';
-import { durationMs } from './duration.js';
+import { durationMs, optionalDelayMs } from './duration.js';
 import { fileIssues, hostProblems, portClashes } from './cluster-rules.js';
 import { parseLocatedYaml } from './located-yaml.js';
 
@@ -38,7 +38,8 @@ export interface ClusterConfig {
   /** Live state (Redis) key prefix, so several clusters can share one Redis. */
   redisKeyPrefix: string;
   /** RecordOperations: a token bucket per framework (cluster-wide with Redis) and the bound of the durable queue. */
-  ingest: { rateLimitPerSecond: number; burst: number; queueCapacity: number };
+  /** Operations per second per framework, and per client identity (default: the same), with the same burst. */
+  ingest: { rateLimitPerSecond: number; clientRateLimitPerSecond: number; burst: number; queueCapacity: number };
   /**
    * Mutual TLS on every gRPC connection (DESIGN §8). `dir` is the certificate directory as written (relative to
    * cluster.yaml); absent means the data dir's `certs/` (what `triad up` generates). Plaintext only on loopback.
@@ -67,27 +68,43 @@ const port = z
   .min(1, { error: portMessage })
   .max(65535, { error: portMessage });
 
+/** Nodes in one cluster: consensus is all-to-all on K_n, and 64 is far past any deployment triad is built for. */
+export const maxInstances = 64;
+
 const ClusterFile = z.strictObject({
   cluster: z
     .strictObject({
-      name: z.string().min(1).default('triad'),
+      name: z
+        .string()
+        .min(1)
+        .max(64)
+        .regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, ".", "_" or "-"')
+        .default('triad'),
       topology: z.enum(['complete', 'ring', 'star', 'path', 'custom']).default('complete'),
       edges: z
-        .array(z.tuple([instanceName, instanceName, z.number().positive('expected a weight > 0').optional()]))
+        .array(
+          z.tuple([
+            instanceName,
+            instanceName,
+            z.number().positive('expected a weight > 0').max(1e12, 'expected a weight ≤ 1e12').optional(),
+          ]),
+        )
+        .max(maxInstances * (maxInstances - 1), `expected at most ${maxInstances * (maxInstances - 1)} edges`)
         .default([]),
-      layers_file: z.string().min(1).default('layers.yaml'),
+      layers_file: z.string().min(1).max(4096).default('layers.yaml'),
     })
     .prefault({}),
   instances: z
     .array(
       z.strictObject({
         name: instanceName,
-        host: z.string().min(1).default('127.0.0.1'),
+        host: z.string().min(1).max(253).default('127.0.0.1'),
         grpc_port: port,
         http_port: port,
       }),
     )
-    .min(1, 'expected at least one instance'),
+    .min(1, 'expected at least one instance')
+    .max(maxInstances, `expected at most ${maxInstances} instances`),
   heartbeat: z.strictObject({ interval: durationMs.default(1000), timeout: durationMs.default(3000) }).prefault({}),
   consensus: z
     .strictObject({
@@ -104,8 +121,8 @@ const ClusterFile = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(false),
       interval: durationMs.default(1_000),
-      seed: z.string().min(1).default('triad'),
-      base_burden_hours_per_week: z.number().positive().default(1.35),
+      seed: z.string().min(1).max(256).default('triad'),
+      base_burden_hours_per_week: z.number().positive().max(10_000).default(1.35),
       faults: z
         .array(
           z.strictObject({
@@ -113,24 +130,26 @@ const ClusterFile = z.strictObject({
             layer: z.enum(['R1', 'R2', 'R3', 'R4', 'R5', 'R6']),
             error_rate: z.number().min(0).max(1).default(0),
             burden_scale: z.number().min(0).max(100).default(1),
-            latency: durationMs.default(0),
+            latency: optionalDelayMs.default(0),
           }),
         )
+        .max(maxInstances * 6, `expected at most ${maxInstances * 6} faults (one per instance and layer)`)
         .default([]),
     })
     .prefault({}),
-  redis: z.strictObject({ key_prefix: z.string().min(1).default('triad:') }).prefault({}),
+  redis: z.strictObject({ key_prefix: z.string().min(1).max(64).default('triad:') }).prefault({}),
   ingest: z
     .strictObject({
-      rate_limit: z.number().positive('expected operations per second > 0').default(5_000),
-      burst: z.number().int().min(1).default(10_000),
-      queue_capacity: z.number().int().min(1).default(50_000),
+      rate_limit: z.number().positive('expected operations per second > 0').max(1_000_000).default(5_000),
+      client_rate_limit: z.number().positive('expected operations per second > 0').max(1_000_000).optional(),
+      burst: z.number().int().min(1).max(10_000_000).default(10_000),
+      queue_capacity: z.number().int().min(1).max(1_000_000).default(50_000),
     })
     .prefault({}),
   tls: z
     .strictObject({
       enabled: z.boolean().default(true),
-      dir: z.string().min(1).optional(),
+      dir: z.string().min(1).max(4096).optional(),
       reload_interval: durationMs.default(5_000),
     })
     .prefault({}),
@@ -243,6 +262,7 @@ export function parseClusterConfig(text: string, options: LoadClusterOptions): C
     redisKeyPrefix: file.redis.key_prefix,
     ingest: {
       rateLimitPerSecond: file.ingest.rate_limit,
+      clientRateLimitPerSecond: file.ingest.client_rate_limit ?? file.ingest.rate_limit,
       burst: file.ingest.burst,
       queueCapacity: file.ingest.queue_capacity,
     },

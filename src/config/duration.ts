@@ -22,12 +22,33 @@ export function formatDurationMs(ms: number): string {
   return `${+(ms / 86_400_000).toFixed(1)}d`;
 }
 
-/** A YAML duration field: a string like "7d" parsed to milliseconds, with the allowed form in the error. */
-export const durationMs = z.string().transform((text, ctx) => {
-  const ms = parseDurationMs(text);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration like "500ms", "15m" or "7d", received "${text}"` });
-    return z.NEVER;
-  }
-  return ms;
-});
+/**
+ * The longest duration a timer can hold: setTimeout keeps 2^31 − 1 ms (24.8 days) and silently fires after 1 ms for
+ * anything longer, so a "30d" interval would turn into a busy loop.
+ */
+export const maxTimerMs = 24 * 86_400_000;
+/** The longest period compared against timestamps (a stage's stable_for): a year and a day. */
+export const maxPeriodMs = 366 * 86_400_000;
+
+function durationField(options: { allowZero: boolean; maxMs: number }) {
+  const range = `${options.allowZero ? '[0' : '(0'}, ${formatDurationMs(options.maxMs)}]`;
+  return z.string().transform((text, ctx) => {
+    const ms = parseDurationMs(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration like "500ms", "15m" or "7d", received "${text}"` });
+      return z.NEVER;
+    }
+    if ((ms === 0 && !options.allowZero) || ms > options.maxMs) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration within ${range}, received "${text}"` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+/** A YAML duration field a timer waits for: within (0, 24d], with the allowed form in the error. */
+export const durationMs = durationField({ allowZero: false, maxMs: maxTimerMs });
+/** Like durationMs, where 0 means "none" (an injected latency). */
+export const optionalDelayMs = durationField({ allowZero: true, maxMs: maxTimerMs });
+/** A period compared against timestamps, never waited for by a timer: within (0, 366d]. */
+export const periodMs = durationField({ allowZero: false, maxMs: maxPeriodMs });

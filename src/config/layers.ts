@@ -1,6 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { durationMs } from './duration.js';
+import { durationMs, periodMs } from './duration.js';
 import { crossFieldIssues, defaultRequires } from './layers-rules.js';
 import { parseLocatedYaml } from './located-yaml.js';
 
@@ -78,14 +78,14 @@ export interface LayersConfig {
 }
 
 const layerId = z.enum(layerIds, { error: `expected one of ${layerIds.join(', ')}` });
-const ratio = z.number().positive('expected a ratio > 0');
+const ratio = z.number().positive('expected a ratio > 0').max(1e6, 'expected a ratio ≤ 1e6');
 
 const Band = z
   .strictObject({
     expected: ratio,
     acceptable: z.tuple([ratio, ratio]),
     alert_below: ratio,
-    hysteresis: z.number().min(0).default(0.05),
+    hysteresis: z.number().min(0).max(1).default(0.05),
   })
   .superRefine((band, ctx) => {
     const [low, high] = band.acceptable;
@@ -124,9 +124,9 @@ const frameworkId = z
 
 const Layer = z.strictObject({
   id: layerId,
-  name: z.string().min(1),
-  priority: z.number().int().min(1),
-  requires: z.array(layerId).optional(),
+  name: z.string().min(1).max(128),
+  priority: z.number().int().min(1).max(1_000),
+  requires: z.array(layerId).max(layerIds.length).optional(),
   amplification: Band.optional(),
   schedule: z
     .string()
@@ -144,8 +144,9 @@ const Layer = z.strictObject({
     })
     .optional(),
   frameworks: z
-    .array(z.strictObject({ id: frameworkId, description: z.string().default('') }))
-    .min(1, 'expected at least one framework'),
+    .array(z.strictObject({ id: frameworkId.max(64), description: z.string().max(1_000).default('') }))
+    .min(1, 'expected at least one framework')
+    .max(256, 'expected at most 256 frameworks per layer'),
 });
 
 const Trigger = z
@@ -153,8 +154,8 @@ const Trigger = z
     id: z.string().regex(/^[a-z][a-z0-9_]*$/, 'expected a snake_case id'),
     layer: z.union([layerId, z.literal('*')]),
     metric: z.enum(['amplification', 'consensus_error', 'error_rate', 'amplification_drop']),
-    below: z.number().optional(),
-    above: z.number().optional(),
+    below: z.number().min(-1e9).max(1e9).optional(),
+    above: z.number().min(-1e9).max(1e9).optional(),
     for: durationMs,
   })
   .superRefine((t, ctx) => {
@@ -169,7 +170,7 @@ const LayersFile = z
       .strictObject({
         consensus_error_below: z.number().positive().default(0.01),
         error_rate_below: z.number().positive().max(1).default(0.01),
-        min_samples: z.number().int().min(1).default(20),
+        min_samples: z.number().int().min(1).max(1_000_000).default(20),
         max_sample_age: durationMs.default(300_000),
       })
       .prefault({}),
@@ -181,16 +182,21 @@ const LayersFile = z
           .max(1)
           .default(1 / 50_000),
         min_duration: durationMs.default(1_000),
-        min_samples: z.number().int().min(1).default(10),
+        min_samples: z.number().int().min(1).max(1_000_000).default(10),
       })
       .prefault({}),
     stages: z
       .array(
-        z.strictObject({ stage: z.number().int().min(1), layers: z.array(layerId).min(1), stable_for: durationMs }),
+        z.strictObject({
+          stage: z.number().int().min(1).max(100),
+          layers: z.array(layerId).min(1).max(layerIds.length),
+          stable_for: periodMs,
+        }),
       )
-      .min(1),
-    layers: z.array(Layer).min(1),
-    rollback_triggers: z.array(Trigger).default([]),
+      .min(1)
+      .max(100),
+    layers: z.array(Layer).min(1).max(layerIds.length),
+    rollback_triggers: z.array(Trigger).max(256).default([]),
   })
   .superRefine((file, ctx) => {
     for (const issue of crossFieldIssues(file)) ctx.addIssue({ code: 'custom', ...issue });

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, projectRoot } from '../shared/index.js';
 import { parseClusterConfig, type ClusterConfig } from './cluster.js';
+import { maxConfigFileBytes } from './located-yaml.js';
 import { parseLayersConfig, type LayersConfig, type RollbackTriggerConfig } from './layers.js';
 
 export interface TriadConfig {
@@ -135,8 +136,19 @@ function readCaFile(file: string, where: string): Buffer {
 
 function readConfigFile(file: string, cwd: string): string {
   try {
+    const bytes = statSync(file).size;
+    if (bytes > maxConfigFileBytes) {
+      throw new ConfigError([
+        {
+          where: displayPath(file, cwd),
+          field: '',
+          message: `the file is ${bytes} bytes; config files are at most ${maxConfigFileBytes} bytes`,
+        },
+      ]);
+    }
     return readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
     throw new ConfigError([{ where: displayPath(file, cwd), field: '', message: reason }]);
   }

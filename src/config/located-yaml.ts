@@ -4,6 +4,11 @@ import { ConfigError, type ConfigIssue } from '../shared/index.js';
 
 type PathKey = string | number;
 
+/** Alias expansions a config file may use; triad's own files use none. */
+export const maxAliasCount = 50;
+/** Bytes a config file may have (read before parsing); triad's own are a few KB. */
+export const maxConfigFileBytes = 1024 * 1024;
+
 /**
  * Parses YAML text and validates it with a zod schema whose keys mirror the file, so every zod issue path is also
  * a YAML path: errors come out as `config/layers.yaml:14:3: layers.1.priority: expected number, received string`.
@@ -19,7 +24,16 @@ export function parseLocatedYaml<S extends z.ZodType>(file: string, text: string
   if (doc.errors.length > 0) {
     throw new ConfigError(doc.errors.map((e) => ({ where: at(e.pos[0]), field: '', message: firstLine(e.message) })));
   }
-  const result = schema.safeParse(doc.toJS() ?? {});
+  let value: unknown;
+  try {
+    // Aliases expand when converted: a few lines of nested `*a` make gigabytes (a "billion laughs" file).
+    value = doc.toJS({ maxAliasCount }) ?? {};
+  } catch (err) {
+    throw new ConfigError([
+      { where: file, field: '', message: `${firstLine((err as Error).message)} (at most ${maxAliasCount} alias uses)` },
+    ]);
+  }
+  const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues: ConfigIssue[] = result.error.issues.map((issue) => {
     const path = issue.path.filter((p): p is PathKey => typeof p !== 'symbol');

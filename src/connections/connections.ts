@@ -1,7 +1,10 @@
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import {
   Channel,
   connectivityState,
   Server,
+  type ServerCredentials,
+  type ServiceDefinition,
   type Client,
   type ServerInterceptor,
   type ServerOptions,
@@ -23,7 +26,25 @@ export const channelOptions = {
   'grpc.keepalive_time_ms': 30_000,
 } as const;
 
-const serverOptions: ServerOptions = { 'grpc.max_receive_message_length': 16 * 1024 * 1024 };
+/**
+ * Concurrent calls one connection may have open: a node's peer link, its Apply calls and a command's stream need a
+ * handful; grpc-js' default is unlimited, which lets one client open thousands of streams on one connection.
+ */
+export const maxConcurrentStreams = 100;
+/**
+ * TCP connections a node accepts: from one address, and in all. A triad client keeps one connection per node (peers,
+ * the CLI, an ingest client), so 64 from one address is generous; beyond it the connection is closed at accept.
+ */
+export const connectionLimits = { perAddress: 64, total: 512 } as const;
+
+export interface ServerBounds {
+  /** The server-wide limit on a decompressed message (grpc-js stops inflating there). */
+  maxMessageBytes: number;
+  /** Wraps each method's request deserializer (checks on the bytes before decoding). */
+  deserializer?: (method: string, deserialize: (bytes: Buffer) => unknown) => (bytes: Buffer) => unknown;
+  /** Told when a connection is closed at accept because of connectionLimits. */
+  onConnectionRefused?: (reason: 'per_address' | 'total') => void;
+}
 
 /**
  * The one owner of gRPC connections in a process (a node, the CLI, a test client): every outgoing channel and every
@@ -39,7 +60,7 @@ export interface Connections {
    */
   server(
     services?: Partial<Record<ServiceName, UntypedServiceImplementation>>,
-    options?: { interceptors?: ServerInterceptor[] },
+    options?: { interceptors?: ServerInterceptor[]; bounds?: ServerBounds },
   ): Server;
   /** Adds triad services to a server made here (before listen()). */
   addServices(server: Server, services: Partial<Record<ServiceName, UntypedServiceImplementation>>): void;
@@ -79,10 +100,14 @@ export function createConnections(credentials: TransportCredentials): Connection
       return client as T;
     },
     server(services = {}, options = {}) {
-      const server = new Server({
-        ...serverOptions,
-        ...(options.interceptors ? { interceptors: options.interceptors } : {}),
-      });
+      const server = new BoundedServer(
+        {
+          'grpc.max_receive_message_length': options.bounds?.maxMessageBytes ?? 4 * 1024 * 1024,
+          'grpc.max_concurrent_streams': maxConcurrentStreams,
+          ...(options.interceptors ? { interceptors: options.interceptors } : {}),
+        },
+        options.bounds,
+      );
       this.addServices(server, services);
       return server;
     },
@@ -92,17 +117,9 @@ export function createConnections(credentials: TransportCredentials): Connection
       }
     },
     listen(server, host, port, who) {
-      return new Promise((resolve, reject) => {
-        server.bindAsync(`${host}:${port}`, credentials.server, (err, boundPort) => {
-          if (err) {
-            reject(
-              new TriadError('STARTUP_FAILED', `${who}: cannot listen for gRPC on ${host}:${port} (${err.message})`, {
-                cause: err,
-              }),
-            );
-          } else resolve(boundPort);
-        });
-      });
+      if (!(server instanceof BoundedServer))
+        throw new TriadError('INTERNAL', 'listen() takes a server made by server()');
+      return server.listenBounded(credentials.server, host, port, who);
     },
     reach(address, deadlineMs) {
       const channel = channelFor(address);
@@ -124,4 +141,86 @@ export function createConnections(credentials: TransportCredentials): Connection
       clients.clear();
     },
   };
+}
+
+/**
+ * A grpc-js Server that owns its listening socket, so it can count connections before TLS or HTTP/2 spend anything on
+ * them (grpc-js has no connection limit), and that wraps every method's deserializer — the health service's too,
+ * which adds itself — with the bounds it was given. Accepted sockets are handed to grpc-js through its connection
+ * injector; shutting the server down closes the listening socket as well.
+ */
+class BoundedServer extends Server {
+  private readonly listeners: NetServer[] = [];
+
+  constructor(
+    options: ServerOptions,
+    private readonly bounds: ServerBounds | undefined,
+  ) {
+    super(options);
+  }
+
+  override addService(service: ServiceDefinition, implementation: UntypedServiceImplementation): void {
+    const wrap = this.bounds?.deserializer;
+    if (!wrap) return super.addService(service, implementation);
+    const bounded = Object.fromEntries(
+      Object.entries(service).map(([name, method]) => [
+        name,
+        { ...method, requestDeserialize: wrap(method.path, method.requestDeserialize) },
+      ]),
+    ) as ServiceDefinition;
+    super.addService(bounded, implementation);
+  }
+
+  listenBounded(credentials: ServerCredentials, host: string, port: number, who: string): Promise<number> {
+    const injector = this.createConnectionInjector(credentials);
+    const byAddress = new Map<string, number>();
+    let open = 0;
+    const listener = createNetServer({ noDelay: true }, (socket) => {
+      const address = socket.remoteAddress ?? 'unknown';
+      const fromAddress = byAddress.get(address) ?? 0;
+      const refused =
+        open >= connectionLimits.total ? 'total' : fromAddress >= connectionLimits.perAddress ? 'per_address' : null;
+      if (refused) {
+        this.bounds?.onConnectionRefused?.(refused);
+        socket.destroy();
+        return;
+      }
+      open++;
+      byAddress.set(address, fromAddress + 1);
+      socket.once('close', () => {
+        open--;
+        const left = (byAddress.get(address) ?? 1) - 1;
+        if (left > 0) byAddress.set(address, left);
+        else byAddress.delete(address);
+      });
+      injector.injectConnection(socket);
+    });
+    this.listeners.push(listener);
+    return new Promise((resolve, reject) => {
+      listener.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          new TriadError(
+            'STARTUP_FAILED',
+            `${who}: cannot listen for gRPC on ${host}:${port} (${err.code ?? err.message})${err.code === 'EADDRINUSE' ? ': is another node or program using it?' : ''}`,
+            { cause: err },
+          ),
+        ),
+      );
+      listener.listen(port, host, () => resolve((listener.address() as AddressInfo).port));
+    });
+  }
+
+  override tryShutdown(callback: (error?: Error) => void): void {
+    this.closeListeners();
+    super.tryShutdown(callback);
+  }
+
+  override forceShutdown(): void {
+    this.closeListeners();
+    super.forceShutdown();
+  }
+
+  private closeListeners(): void {
+    for (const listener of this.listeners.splice(0)) listener.close();
+  }
 }

@@ -1,5 +1,5 @@
-export { channelOptions, createConnections } from './connections.js';
-export type { Connections } from './connections.js';
+export { channelOptions, connectionLimits, createConnections, maxConcurrentStreams } from './connections.js';
+export type { Connections, ServerBounds } from './connections.js';
 export { CertificateFiles, mutualTlsCredentials, plaintextCredentials } from './credentials.js';
 export type { CertificateFilePaths, TransportCredentials } from './credentials.js';
 export { recordOperations } from './ingest-client.js';

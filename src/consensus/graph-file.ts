@@ -1,5 +1,8 @@
 import { TriadError } from '../shared/index.js';
-import { formatGraphIssues, graphIssues, type Edge, type Graph, type GraphIssue } from './topology.js';
+import { formatGraphIssues, graphIssues, MAX_NODES, type Edge, type Graph, type GraphIssue } from './topology.js';
+
+/** Bytes a graph file may have, checked before reading: 500 nodes fully connected with weights is ~4 MB. */
+export const MAX_GRAPH_FILE_BYTES = 8 * 1024 * 1024;
 
 /** A parsed graph.json: `{"nodes": […], "edges": [[from, to, weight?], …], "x0": […]?}`. */
 export interface GraphFile {
@@ -34,6 +37,14 @@ export function parseGraphFile(file: string, text: string): GraphFile {
     if (!allowedKeys.includes(key)) {
       issues.push({ path: key, message: `unknown key (allowed: ${allowedKeys.join(', ')})` });
     }
+  }
+  // Counts before contents: a graph past the caps is refused without walking (or echoing) its entries.
+  const maxEdges = (MAX_NODES * (MAX_NODES - 1)) / 2;
+  if (Array.isArray(record.nodes) && record.nodes.length > MAX_NODES) {
+    throw new TriadError('INPUT_INVALID', `${file}: nodes: ${record.nodes.length} nodes, at most ${MAX_NODES}`);
+  }
+  if (Array.isArray(record.edges) && record.edges.length > maxEdges) {
+    throw new TriadError('INPUT_INVALID', `${file}: edges: ${record.edges.length} edges, at most ${maxEdges}`);
   }
   const nodes = readNodes(record.nodes, issues);
   const edges = readEdges(record.edges, issues);

@@ -9,7 +9,7 @@ export {
   MAX_ITERATIONS,
 } from './analyze.js';
 export type { AnalyzeOptions, ConsensusAnalysis } from './analyze.js';
-export { parseGraphFile } from './graph-file.js';
+export { MAX_GRAPH_FILE_BYTES, parseGraphFile } from './graph-file.js';
 export type { GraphFile } from './graph-file.js';
 export {
   consensusError,

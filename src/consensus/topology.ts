@@ -101,11 +101,21 @@ export function createGraph(nodes: readonly string[], edges: readonly Edge[]): G
 }
 
 export function formatGraphIssues(issues: readonly GraphIssue[], file?: string): string {
-  const lines = issues.map((i) => `${i.path}: ${i.message}`);
+  // A file with thousands of bad entries gets the first few and a count, not an error as large as the file.
+  const shown = issues.slice(0, maxIssuesShown).map((i) => `${i.path}: ${i.message}`);
+  if (issues.length > maxIssuesShown) shown.push(`… and ${issues.length - maxIssuesShown} more`);
   const prefix = file === undefined ? '' : `${file}: `;
-  if (lines.length === 1) return `${prefix}${lines[0] ?? ''}`;
-  return `${prefix}${lines.length} problems:\n  ${lines.join('\n  ')}`;
+  if (issues.length === 1) return `${prefix}${shown[0] ?? ''}`;
+  return `${prefix}${issues.length} problems:\n  ${shown.join('\n  ')}`;
 }
+
+const maxIssuesShown = 20;
+/**
+ * The largest edge weight: weights multiply in the Laplacian's eigen-solve and the simulated iteration, and 1e308
+ * overflows to Infinity there (squares overflow from 1e155). Weights are relative (how strongly i listens to j), so
+ * 1e12 : 1 is far past any real graph while its squares stay well inside a double.
+ */
+export const MAX_WEIGHT = 1e12;
 
 /** Every rule a graph must satisfy, one issue per offending node or edge, so a file is fixed in one pass. */
 export function graphIssues(nodes: readonly string[], edges: readonly Edge[]): GraphIssue[] {
@@ -135,8 +145,8 @@ export function graphIssues(nodes: readonly string[], edges: readonly Edge[]): G
       issues.push({ path, message: `unknown node "${end}" (nodes: ${known()})` });
     }
     if (a === b) issues.push({ path, message: `self-loop on "${a}" (an edge must join two different nodes)` });
-    if (!Number.isFinite(w) || w <= 0) {
-      issues.push({ path: `${path}[2]`, message: `expected a finite weight > 0, received ${String(w)}` });
+    if (!Number.isFinite(w) || w <= 0 || w > MAX_WEIGHT) {
+      issues.push({ path: `${path}[2]`, message: `expected a finite weight > 0 and ≤ 1e12, received ${String(w)}` });
     }
     const key = a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`;
     const first = firstEdge.get(key);

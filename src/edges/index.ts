@@ -1,5 +1,16 @@
 export { adminService } from './grpc/admin-service.js';
 export { createAuthorizer, methodRoles } from './grpc/authz.js';
+export {
+  boundedDeserializer,
+  createBoundsInterceptor,
+  maxMessageBytes,
+  maxRepeated,
+  messageBoundOf,
+  messageBounds,
+  requestProblem,
+  textBounds,
+  textProblem,
+} from './grpc/bounds.js';
 export type { Authorizer } from './grpc/authz.js';
 export type { AdminServiceDeps } from './grpc/admin-service.js';
 export { addHealthService, shutdownGrpc } from './grpc/health-service.js';

@@ -1,5 +1,5 @@
 import type { LayerId } from '../config/index.js';
-import type { BucketParams, LiveState } from '../live-state/index.js';
+import { createInProcessLiveState, type BucketParams, type LiveState } from '../live-state/index.js';
 import type { Cohort, OperationRecord, OperationSink } from '../runtime/index.js';
 import type { Clock, Logger } from '../shared/index.js';
 import { validateOperations, type IngestRules, type OperationInput } from './validate.js';
@@ -23,10 +23,17 @@ export interface RecordOutcome {
 export interface IngestDeps {
   sink: OperationSink;
   rules: IngestRules;
-  /** Token buckets shared by the cluster (Redis) or this process: one bucket per framework, key `ingest:<id>`. */
+  /**
+   * Token buckets shared by the cluster (Redis) or this process: one per framework (`ingest:<id>`) and one per client
+   * identity (`ingest-client:<name>`).
+   */
   rateLimiter: Pick<LiveState, 'takeTokens'>;
   /** Each framework's bucket; one token per operation. */
   rateLimit: BucketParams;
+  /** Each client's bucket (default: the framework's): one client cannot use up a framework's budget for all. */
+  clientRateLimit?: BucketParams;
+  /** Used while rateLimiter is unreachable (default: a bucket set in this process). */
+  fallbackRateLimiter?: Pick<LiveState, 'takeTokens'>;
   clock: Clock;
   log: Logger;
   /** After the accepted operations are committed, before the reply: the metrics hook. Errors are logged, not sent. */
@@ -42,7 +49,12 @@ export interface IngestDeps {
 export function createRecorder(deps: IngestDeps) {
   const { sink, rules, clock, log } = deps;
   const limiter = createFrameworkLimiter(deps);
-  return async (operations: readonly OperationInput[], callTraceId: string | null): Promise<RecordOutcome> => {
+  /** `client` is the caller's verified identity (its certificate's name): whose bucket the operations draw on. */
+  return async (
+    operations: readonly OperationInput[],
+    callTraceId: string | null,
+    client = 'local',
+  ): Promise<RecordOutcome> => {
     const verdicts = validateOperations(operations, rules, { nowMs: clock.now(), callTraceId });
     const received = operations.length;
     const results: ItemResult[] = new Array<ItemResult>(verdicts.length);
@@ -57,7 +69,7 @@ export function createRecorder(deps: IngestDeps) {
         results[v.index] = { index: v.index, accepted: false, reason: v.reason, operationId: v.operationId };
       }
     }
-    const refused = await limiter(valid, validIndexes);
+    const refused = await limiter(valid, validIndexes, client);
     const accepted: OperationRecord[] = [];
     valid.forEach((record, i) => {
       const index = validIndexes[i]!;
@@ -97,49 +109,88 @@ export function createRecorder(deps: IngestDeps) {
 }
 
 /**
- * One token per operation, per framework: the limit reads as "operations per second", the unit operators reason in
- * (a per-call token would let one 5,000-item call through as cheaply as a 1-item one). A call's items of one framework
- * take their tokens in one atomic step (LiveState.takeTokens): the first `granted` items pass, the rest are refused
- * with when to retry. One round trip per framework per call, whatever the batch size.
- * When the limiter itself is unreachable (Redis down) the items pass: live state is a lossy optimisation (DESIGN §2),
- * and the sink's bounded queue still protects the node.
+ * One token per operation, from the caller's bucket and then from its framework's: the limit reads as "operations per
+ * second", the unit operators reason in (a per-call token would let one 5,000-item call through as cheaply as a
+ * 1-item one). Each bucket is taken from in one atomic step (LiveState.takeTokens): the first `granted` items pass,
+ * the rest are refused with when to retry. Tokens a client spent on items its framework then refuses are not given
+ * back: a client that outruns a framework's limit slows down either way.
+ * When the shared limiter is unreachable (Redis down) a bucket set in this process takes over: the limits then hold
+ * per node rather than per cluster (N nodes let up to N times through), never unlimited.
  */
 function createFrameworkLimiter(deps: IngestDeps) {
-  const { rateLimiter, rateLimit, log } = deps;
+  const { rateLimit, log } = deps;
+  const clientRateLimit = deps.clientRateLimit ?? rateLimit;
+  const fallback = deps.fallbackRateLimiter ?? createInProcessLiveState();
   let limiterDown = false;
 
-  const limitGroup = async (frameworkId: string, indexes: number[], refused: Map<number, string>) => {
-    const taken = await rateLimiter.takeTokens(`ingest:${frameworkId}`, rateLimit, indexes.length);
+  /** Takes tokens for `indexes` from one bucket; refuses the rest into `refused`; returns the granted indexes. */
+  const take = async (
+    limiter: Pick<LiveState, 'takeTokens'>,
+    key: string,
+    params: BucketParams,
+    what: string,
+    indexes: number[],
+    refused: Map<number, string>,
+  ): Promise<number[]> => {
+    const taken = await limiter.takeTokens(key, params, indexes.length);
     // The k-th refused item gets its token k refill intervals after the first one comes back.
     for (let k = 0, next = taken.granted; next < indexes.length; k++, next++) {
-      const waitMs = taken.retryAfterMs + Math.ceil((k * 1000) / rateLimit.refillPerSecond);
+      const waitMs = taken.retryAfterMs + Math.ceil((k * 1000) / params.refillPerSecond);
       refused.set(
         indexes[next]!,
-        `rate limited: retry after ${waitMs} ms (framework ${frameworkId}: ${rateLimit.refillPerSecond} operations/s, burst ${rateLimit.capacity})`,
+        `rate limited: retry after ${waitMs} ms (${what}: ${params.refillPerSecond} operations/s, burst ${params.capacity})`,
       );
     }
+    return indexes.slice(0, taken.granted);
+  };
+
+  const limitWith = async (
+    limiter: Pick<LiveState, 'takeTokens'>,
+    valid: readonly OperationRecord[],
+    indexes: readonly number[],
+    client: string,
+  ): Promise<Map<number, string>> => {
+    const refused = new Map<number, string>();
+    const passed = new Set(
+      await take(limiter, `ingest-client:${client}`, clientRateLimit, `client ${client}`, [...indexes], refused),
+    );
+    const groups = new Map<string, number[]>();
+    valid.forEach((record, i) => {
+      const index = indexes[i]!;
+      if (!passed.has(index)) return;
+      const group = groups.get(record.frameworkId);
+      if (group) group.push(index);
+      else groups.set(record.frameworkId, [index]);
+    });
+    await Promise.all(
+      [...groups].map(([frameworkId, group]) =>
+        take(limiter, `ingest:${frameworkId}`, rateLimit, `framework ${frameworkId}`, group, refused),
+      ),
+    );
+    return refused;
   };
 
   /** Rate limit reasons by item index, for the items refused. */
-  return async (valid: readonly OperationRecord[], indexes: readonly number[]): Promise<Map<number, string>> => {
-    const refused = new Map<number, string>();
-    const groups = new Map<string, number[]>();
-    valid.forEach((record, i) => {
-      const group = groups.get(record.frameworkId);
-      if (group) group.push(indexes[i]!);
-      else groups.set(record.frameworkId, [indexes[i]!]);
-    });
+  return async (
+    valid: readonly OperationRecord[],
+    indexes: readonly number[],
+    client: string,
+  ): Promise<Map<number, string>> => {
+    if (valid.length === 0) return new Map();
     try {
-      await Promise.all([...groups].map(([frameworkId, indexes]) => limitGroup(frameworkId, indexes, refused)));
+      const refused = await limitWith(deps.rateLimiter, valid, indexes, client);
       if (limiterDown) log.info({ operation: 'record_operations' }, 'rate limiter reachable again');
       limiterDown = false;
+      return refused;
     } catch (err) {
       if (!limiterDown) {
-        log.warn({ err, operation: 'record_operations' }, 'rate limiter unavailable; letting operations through');
+        log.warn(
+          { err, operation: 'record_operations' },
+          'rate limiter unavailable; limiting with buckets in this process until it is back',
+        );
       }
       limiterDown = true;
-      refused.clear();
+      return limitWith(fallback, valid, indexes, client);
     }
-    return refused;
   };
 }

@@ -9,6 +9,12 @@ export interface IngestRules {
   frameworks: ReadonlyMap<string, LayerId>;
   /** Cluster instances an operation may name. */
   members: readonly string[];
+  /**
+   * The instance this node counts operations for (absent: any member, for tools that only store). An operation of
+   * another instance is refused, not forwarded: it would count in this node's windows and skew its measurement, and
+   * the sender knows which instance ran it, so it can send it there.
+   */
+  self?: string;
   limits: IngestLimits;
 }
 
@@ -43,10 +49,16 @@ export function ingestRules(
   layers: Pick<LayersConfig, 'layers'>,
   members: readonly string[],
   limits: Partial<IngestLimits> = {},
+  self?: string,
 ): IngestRules {
   const frameworks = new Map<string, LayerId>();
   for (const layer of layers.layers) for (const f of layer.frameworks) frameworks.set(f.id, layer.id);
-  return { frameworks, members: [...members], limits: { ...defaultIngestLimits, ...limits } };
+  return {
+    frameworks,
+    members: [...members],
+    ...(self !== undefined ? { self } : {}),
+    limits: { ...defaultIngestLimits, ...limits },
+  };
 }
 
 /**
@@ -148,6 +160,10 @@ export function validateOperations(
     if (!rules.members.includes(instance)) {
       problems.push(
         `${at('instance')}: ${instance === '' ? 'required' : `unknown instance ${quote(instance)}`} (instances: ${rules.members.join(', ')})`,
+      );
+    } else if (rules.self !== undefined && instance !== rules.self) {
+      problems.push(
+        `${at('instance')}: this node is ${rules.self} and counts only its own operations; send ${instance}'s to ${instance}`,
       );
     }
 

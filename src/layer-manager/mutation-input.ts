@@ -164,7 +164,7 @@ function parseLayers(raw: readonly string[]): LayerId[] {
   if (unknown.length > 0) {
     throw new TriadError(
       'INPUT_INVALID',
-      `unknown layer${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')} (layers: ${layerIds.join(', ')})`,
+      `unknown layer${unknown.length > 1 ? 's' : ''} ${quoteSome(unknown)} (layers: ${layerIds.join(', ')})`,
     );
   }
   const duplicate = layers.find((l, i) => layers.indexOf(l) !== i);
@@ -179,7 +179,7 @@ function parseInstances(raw: readonly string[], known: readonly string[]): strin
   if (unknown.length > 0) {
     throw new TriadError(
       'INPUT_INVALID',
-      `unknown instance${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')} (instances: ${known.join(', ')})`,
+      `unknown instance${unknown.length > 1 ? 's' : ''} ${quoteSome(unknown)} (instances: ${known.join(', ')})`,
     );
   }
   const duplicate = instances.find((l, i) => instances.indexOf(l) !== i);
@@ -218,4 +218,10 @@ export function describeMutation(m: Mutation, o: Pick<MutationOptions, 'label' |
   if (o.force) flags.push('--force');
   if (o.reason) flags.push(`--reason ${JSON.stringify(o.reason)}`);
   return [`triad ${name}`, ...flags].join(' ');
+}
+
+/** The first few names sent, quoted, and how many more: an error never echoes a whole hostile list back. */
+function quoteSome(names: readonly string[], shown = 5): string {
+  const quoted = names.slice(0, shown).map((n) => `"${n.length > 64 ? `${n.slice(0, 64)}…` : n}"`);
+  return names.length > shown ? `${quoted.join(', ')} and ${names.length - shown} more` : quoted.join(', ');
 }

@@ -12,14 +12,25 @@ export interface NodeMetrics {
   ready: Gauge;
   /** Peer messages dropped at the edge, by why: the closed set `peerRejectionReasons`. */
   peerMessagesRejected: Counter<'reason'>;
-  /** gRPC calls the authorisation edge refused before any handler ran. */
+  /** gRPC calls the authorisation or bounds edge refused before any handler ran. */
   callsRefused: Counter<'reason'>;
+  /** TCP connections closed at accept: too many from one address, or in all. */
+  connectionsRefused: Counter<'reason'>;
 }
 
 /** Why a peer message is dropped: its `from` is not its certificate's instance, or not a member of the cluster. */
 export const peerRejectionReasons = ['from_mismatch', 'unknown_member'] as const;
-/** Why a call is refused: no valid certificate (UNAUTHENTICATED), or a role the method does not allow. */
-export const callRefusalReasons = ['unauthenticated', 'permission_denied'] as const;
+/**
+ * Why a call is refused: no valid certificate (UNAUTHENTICATED), a role the method does not allow, a request over
+ * its size bound (RESOURCE_EXHAUSTED), or one with a field outside its bounds (INPUT_INVALID).
+ */
+export const callRefusalReasons = [
+  'unauthenticated',
+  'permission_denied',
+  'resource_exhausted',
+  'input_invalid',
+] as const;
+export const connectionRefusalReasons = ['per_address', 'total'] as const;
 
 const misnamedDefaults = [
   'nodejs_active_handles_total',
@@ -70,11 +81,20 @@ export function createNodeMetrics(registry: Registry): NodeMetrics {
     callsRefused: withZeros(
       new Counter({
         name: 'triad_calls_refused_total',
-        help: 'gRPC calls refused before any handler ran: no valid client certificate, or a role not allowed.',
+        help: 'gRPC calls refused before any handler ran: no valid certificate, a role not allowed, a bound broken.',
         labelNames: ['reason'],
         registers,
       }),
       callRefusalReasons,
+    ),
+    connectionsRefused: withZeros(
+      new Counter({
+        name: 'triad_connections_refused_total',
+        help: 'gRPC connections closed at accept: too many from one address, or too many in all.',
+        labelNames: ['reason'],
+        registers,
+      }),
+      connectionRefusalReasons,
     ),
   };
 }

@@ -12,7 +12,10 @@ import { createConsensus } from '../consensus/index.js';
 import {
   addHealthService,
   adminService,
+  boundedDeserializer,
   createAuthorizer,
+  createBoundsInterceptor,
+  maxMessageBytes,
   createHttpServer,
   ingestService,
   listenHttp,
@@ -144,9 +147,10 @@ export function createNode(deps: NodeDeps): TriadNode {
   });
   const record = createRecorder({
     sink,
-    rules: ingestRules(config.layers, members),
+    rules: ingestRules(config.layers, members, {}, self.name),
     rateLimiter: liveState,
     rateLimit: { capacity: cluster.ingest.burst, refillPerSecond: cluster.ingest.rateLimitPerSecond },
+    clientRateLimit: { capacity: cluster.ingest.burst, refillPerSecond: cluster.ingest.clientRateLimitPerSecond },
     clock,
     log,
     onRecorded: (records) => runtime.recordIngested(records),
@@ -183,7 +187,26 @@ export function createNode(deps: NodeDeps): TriadNode {
     log,
     onRefused: (reason) => metrics.node.callsRefused.inc({ reason }),
   });
-  const server = connections.server({}, { interceptors: [authorizer.interceptor] });
+  const server = connections.server(
+    {},
+    {
+      // Who may call first, then what they may send: an unauthenticated caller learns nothing about the bounds.
+      interceptors: [
+        authorizer.interceptor,
+        createBoundsInterceptor({
+          onRefused: (_method, code) =>
+            metrics.node.callsRefused.inc({
+              reason: code === 'RESOURCE_EXHAUSTED' ? 'resource_exhausted' : 'input_invalid',
+            }),
+        }),
+      ],
+      bounds: {
+        maxMessageBytes,
+        deserializer: boundedDeserializer,
+        onConnectionRefused: (reason) => metrics.node.connectionsRefused.inc({ reason }),
+      },
+    },
+  );
   const health = addHealthService(server);
   /**
    * Every evaluation also publishes: /ready, GetState and the gRPC health service then never disagree, and the

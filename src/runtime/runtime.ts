@@ -146,7 +146,13 @@ export class FrameworkRuntime {
   /** R6 now (the cron schedule, or `triad run-r6-orchestration`); refused unless R6 is active here. */
   async runR6(traceId?: string): Promise<R6Run> {
     const plugin = this.deps.plugins.find((p) => p.layer === 'R6');
-    if (!plugin) throw new TriadError('INTERNAL', 'no R6 framework is configured');
+    if (!plugin) {
+      // A caller's request, not a bug: this node simply has nothing to run for R6 (no plugin implements it).
+      throw new TriadError(
+        'NOT_FOUND',
+        `no R6 framework runs on ${this.deps.instance}: R6's plugin comes with the synthetic pack (synthetic.enabled in cluster.yaml)`,
+      );
+    }
     if (!this.runs(plugin)) {
       throw new TriadError(
         'GATE_REFUSED',

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { jsonOption, optionalString, writeJson, type CliIO, type Command, type ParsedValues } from '../command.js';
 import { TriadError } from '../../shared/index.js';
@@ -90,7 +90,10 @@ async function analyze(values: ParsedValues, io: CliIO): Promise<number> {
   let graph: Graph;
   let x0 = flagX0;
   if (graphFile !== undefined) {
-    const parsed = consensus.parseGraphFile(graphFile, await readGraphText(graphFile, io.cwd));
+    const parsed = consensus.parseGraphFile(
+      graphFile,
+      await readGraphText(graphFile, io.cwd, consensus.MAX_GRAPH_FILE_BYTES),
+    );
     graph = parsed.graph;
     x0 ??= parsed.x0;
   } else {
@@ -111,10 +114,15 @@ async function analyze(values: ParsedValues, io: CliIO): Promise<number> {
   return 0;
 }
 
-async function readGraphText(file: string, cwd: string): Promise<string> {
+async function readGraphText(file: string, cwd: string, maxBytes: number): Promise<string> {
   try {
+    const { size } = await stat(resolve(cwd, file));
+    if (size > maxBytes) {
+      throw new TriadError('INPUT_INVALID', `${file}: the graph file is ${size} bytes, at most ${maxBytes} are read`);
+    }
     return await readFile(resolve(cwd, file), 'utf8');
   } catch (err) {
+    if (err instanceof TriadError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const reason =
       code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;

@@ -49,10 +49,11 @@ export const injectFaultCommand: Command = {
     };
     const latencyRaw = optionalString(values, 'latency');
     const latency = latencyRaw === undefined ? 0 : parseDurationMs(latencyRaw);
-    if (latency === undefined)
+    // A fault's latency is awaited per operation: a minute is already far past any gate's window of interest.
+    if (latency === undefined || latency > 60_000)
       throw new TriadError(
         'INPUT_INVALID',
-        `--latency expects a duration like "50ms" or "1s", received "${latencyRaw}"`,
+        `--latency expects a duration from 0ms to 1m like "50ms" or "1s", received "${latencyRaw}"`,
       );
     const request: InjectFaultRequest = {
       instance: requireString(values, 'instance', 'inject-fault'),

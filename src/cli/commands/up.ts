@@ -47,10 +47,10 @@ export const upCommand: Command = {
     const fileName = clusterFileFor[instances ?? '3'];
     if (!fileName) throw new TriadError('USAGE', `--instances must be 3 or 5, received "${instances}"`);
     const timeoutSeconds = Number(values.timeout);
-    if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
+    if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0 || timeoutSeconds > 3_600) {
       throw new TriadError(
         'USAGE',
-        `--timeout must be a positive number of seconds, received "${String(values.timeout)}"`,
+        `--timeout must be a number of seconds from 0 to 3600, received "${String(values.timeout)}"`,
       );
     }
     const explicit = optionalString(values, 'config');

@@ -116,7 +116,12 @@ function layerList(requested: readonly string[]): LayerId[] {
   if (unknown.length > 0)
     throw new TriadError(
       'INPUT_INVALID',
-      `unknown layer ${unknown.map((u) => `"${u}"`).join(', ')} (layers: ${layerIds.join(', ')}, or all)`,
+      `unknown layer ${unknown
+        .slice(0, 5)
+        .map((u) => `"${u.slice(0, 64)}"`)
+        .join(
+          ', ',
+        )}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''} (layers: ${layerIds.join(', ')}, or all)`,
     );
   return requested as LayerId[];
 }

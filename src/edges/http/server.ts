@@ -22,6 +22,19 @@ export interface HttpEndpoints {
   };
 }
 
+/**
+ * The HTTP endpoint's bounds (docs/security.md): it serves three small GETs to Prometheus and probes, so a slow or
+ * greedy client is cut off early. Node's defaults are a 60 s header timeout, 300 s per request, no connection cap.
+ */
+export const httpLimits = {
+  server: { maxHeaderSize: 8 * 1024 },
+  keepAliveTimeoutMs: 5_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  maxHeadersCount: 64,
+  maxConnections: 128,
+} as const;
+
 /** /metrics (Prometheus text), /health (liveness, no I/O) and /ready (readiness with reasons, 503 when not ready). */
 export function createHttpServer(endpoints: HttpEndpoints): Server {
   const listener = (req: IncomingMessage, res: ServerResponse) => {
@@ -38,13 +51,19 @@ export function createHttpServer(endpoints: HttpEndpoints): Server {
     requestCert: tls?.requireClientCertificate ?? false,
     rejectUnauthorized: tls?.requireClientCertificate ?? false,
   });
-  const server: Server = tls ? createHttpsServer(secure(tls.current()), listener) : createServer(listener);
+  const server: Server = tls
+    ? createHttpsServer({ ...secure(tls.current()), ...httpLimits.server }, listener)
+    : createServer(httpLimits.server, listener);
   if (tls) {
     const https = server as unknown as import('node:https').Server;
     tls.onChange(() => https.setSecureContext(secure(tls.current())));
   }
   // Scrapers and probes reconnect often; a short keep-alive keeps idle sockets from piling up.
-  server.keepAliveTimeout = 5_000;
+  server.keepAliveTimeout = httpLimits.keepAliveTimeoutMs;
+  server.headersTimeout = httpLimits.headersTimeoutMs;
+  server.requestTimeout = httpLimits.requestTimeoutMs;
+  server.maxHeadersCount = httpLimits.maxHeadersCount;
+  server.maxConnections = httpLimits.maxConnections;
   return server;
 }
 

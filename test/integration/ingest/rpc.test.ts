@@ -49,7 +49,12 @@ interface Served {
 
 /** The Ingest service on a real grpc-js server on loopback, persisting to this file's database. */
 async function serve(
-  options: { capacity?: number; rateLimiter?: LiveState; rateLimit?: IngestDeps['rateLimit'] } = {},
+  options: {
+    capacity?: number;
+    rateLimiter?: LiveState;
+    rateLimit?: IngestDeps['rateLimit'];
+    clientRateLimit?: IngestDeps['rateLimit'];
+  } = {},
 ): Promise<Served> {
   const sink = createOperationSink({
     pool: db.pool,
@@ -69,6 +74,7 @@ async function serve(
         rules,
         rateLimiter: limiter,
         rateLimit: options.rateLimit ?? { capacity: 100_000, refillPerSecond: 100_000 },
+        ...(options.clientRateLimit ? { clientRateLimit: options.clientRateLimit } : {}),
         clock: systemClock,
         log,
         onRecorded: (records) => recorded.push([...records]),
@@ -237,6 +243,7 @@ test('the per-framework rate limit, shared through Redis, refuses the excess wit
   const served = await serve({
     rateLimiter: createRedisLiveState(testRedisUrl, { keyPrefix: prefix }),
     rateLimit: { capacity: 5, refillPerSecond: 0.01 },
+    clientRateLimit: { capacity: 1_000, refillPerSecond: 1_000 },
   });
   const ops = [
     ...Array.from({ length: 8 }, () => op({ framework_id: 'R3_TRIGGER_DETECTION', layer: 'R3' })),
@@ -259,6 +266,7 @@ test('the per-framework rate limit, shared through Redis, refuses the excess wit
   expect(await countStored(reply.results.filter((r) => r.accepted).map((r) => r.operation_id))).toBe(6);
   expect(await countStored(ops.map((o) => o.operation_id!))).toBe(6);
   expect(await keysUnder(prefix)).toEqual([
+    `${prefix}rate_limiters:ingest-client:local`,
     `${prefix}rate_limiters:ingest:R3_TRIGGER_DETECTION`,
     `${prefix}rate_limiters:ingest:R4_HIERARCHICAL_COMPOSITION`,
   ]);
@@ -267,6 +275,7 @@ test('the per-framework rate limit, shared through Redis, refuses the excess wit
   const other = await serve({
     rateLimiter: createRedisLiveState(testRedisUrl, { keyPrefix: prefix }),
     rateLimit: { capacity: 5, refillPerSecond: 0.01 },
+    clientRateLimit: { capacity: 1_000, refillPerSecond: 1_000 },
   });
   const second = await recordOperations(other.client, [op({ framework_id: 'R3_TRIGGER_DETECTION', layer: 'R3' })]);
   expect(second).toMatchObject({ accepted: 0, rate_limited: 1 });

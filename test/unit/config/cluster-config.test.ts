@@ -183,3 +183,35 @@ describe('transport security rules (DESIGN §8: nothing listens beyond loopback 
     );
   });
 });
+
+describe('cluster.yaml bounds', () => {
+  test('a duration of 0 or past 24 days (what setTimeout can hold) is refused, naming the field and the range', () => {
+    expect(errorOf(`${valid}heartbeat:\n  interval: 0ms\n`).message).toBe(
+      '[CONFIG_INVALID] config/cluster.yaml:11:13: heartbeat.interval: expected a duration within (0, 24d], received "0ms"',
+    );
+    expect(errorOf(`${valid}consensus:\n  interval: 25d\n`).message).toBe(
+      '[CONFIG_INVALID] config/cluster.yaml:11:13: consensus.interval: expected a duration within (0, 24d], received "25d"',
+    );
+    expect(
+      parseClusterConfig(`${valid}consensus:\n  interval: 24d\n`, { displayPath: file }).consensus.intervalMs,
+    ).toBe(24 * 86_400_000);
+  });
+
+  test('counts have upper bounds', () => {
+    expect(errorOf(`${valid}ingest:\n  queue_capacity: 1000000000\n`).message).toMatch(
+      /^\[CONFIG_INVALID\] config\/cluster\.yaml:11:19: ingest\.queue_capacity: .*1000000/,
+    );
+    const many = Array.from(
+      { length: 65 },
+      (_, i) => `  - { name: n${i}, grpc_port: ${20000 + i}, http_port: ${30000 + i} }`,
+    );
+    expect(errorOf(`instances:\n${many.join('\n')}\n`).message).toMatch(/instances: expected at most 64 instances$/);
+  });
+
+  test('a file that expands aliases past the limit is refused, not expanded', () => {
+    // Each level doubles the one before: 2^40 strings if expanded.
+    const levels = Array.from({ length: 40 }, (_, i) => `l${i + 1}: &l${i + 1} [*l${i}, *l${i}]`);
+    const bomb = `${valid}x:\n  l0: &l0 "lol"\n${levels.map((l) => `  ${l}`).join('\n')}\n`;
+    expect(errorOf(bomb).message).toMatch(/^\[CONFIG_INVALID\] config\/cluster\.yaml: .*\(at most 50 alias uses\)$/);
+  });
+});

@@ -22,13 +22,17 @@ describe('bad input: exit 2 and a message naming what and where', () => {
     [
       'negative weight',
       k3('[["alpha", "beta", -1]]'),
-      'graph.json: edges[0][2]: expected a finite weight > 0, received -1',
+      'graph.json: edges[0][2]: expected a finite weight > 0 and ≤ 1e12, received -1',
     ],
-    ['zero weight', k3('[["alpha", "beta", 0]]'), 'graph.json: edges[0][2]: expected a finite weight > 0, received 0'],
+    [
+      'zero weight',
+      k3('[["alpha", "beta", 0]]'),
+      'graph.json: edges[0][2]: expected a finite weight > 0 and ≤ 1e12, received 0',
+    ],
     [
       'infinite weight',
       k3('[["alpha", "beta", 1e999]]'),
-      'graph.json: edges[0][2]: expected a finite weight > 0, received Infinity',
+      'graph.json: edges[0][2]: expected a finite weight > 0 and ≤ 1e12, received Infinity',
     ],
     [
       '"NaN" weight',

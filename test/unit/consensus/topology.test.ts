@@ -120,7 +120,7 @@ describe('createGraph', () => {
         nodes[2]: duplicate node "alpha" (first at nodes[0])
         edges[0]: unknown node "delta" (nodes: alpha, beta)
         edges[1]: self-loop on "beta" (an edge must join two different nodes)
-        edges[2][2]: expected a finite weight > 0, received NaN
+        edges[2][2]: expected a finite weight > 0 and ≤ 1e12, received NaN
         edges[3]: duplicate edge beta–alpha (first at edges[2]; edges are undirected)"
     `);
   });

@@ -63,8 +63,8 @@ function recorder(overrides: Partial<IngestDeps> = {}) {
   };
   // Through the Ingest edge's mapping both ways, as RecordOperations runs it: the reply is what a client receives.
   const recordDomain = createRecorder(deps);
-  const record = async (operations: Partial<WireOperation>[], traceId: string | null) =>
-    toWireRecordReply(await recordDomain(operations.map(fromWireOperation), traceId));
+  const record = async (operations: Partial<WireOperation>[], traceId: string | null, client = 'ingest/local') =>
+    toWireRecordReply(await recordDomain(operations.map(fromWireOperation), traceId, client));
   return { record, submitted, events, recorded, clock };
 }
 
@@ -131,9 +131,15 @@ describe('one call', () => {
   });
 });
 
-describe('rate limit: one token per operation, one bucket per framework', () => {
+/** A client bucket too large to matter, so a test sees the framework buckets alone. */
+const ampleClientBucket = { clientRateLimit: { capacity: 1_000_000, refillPerSecond: 1_000_000 } };
+
+describe("rate limit: one token per operation, from the client's bucket and its framework's", () => {
   test('the excess of a framework is refused with when to retry; other frameworks are untouched', async () => {
-    const { record, submitted, clock } = recorder({ rateLimit: { capacity: 3, refillPerSecond: 2 } });
+    const { record, submitted, clock } = recorder({
+      rateLimit: { capacity: 3, refillPerSecond: 2 },
+      ...ampleClientBucket,
+    });
     const reply = await record(
       [
         ...Array.from({ length: 5 }, () => operation('R3_TRIGGER_DETECTION')),
@@ -165,34 +171,77 @@ describe('rate limit: one token per operation, one bucket per framework', () => 
     );
   });
 
-  test('one take per framework per call, whatever the batch size', async () => {
+  test('one take for the client and one per framework per call, whatever the batch size', async () => {
     const clock = new ManualClock();
     const state = createInProcessLiveState({ clock });
-    let takes = 0;
+    const keys: string[] = [];
     const { record } = recorder({
       clock,
       rateLimit: { capacity: 2, refillPerSecond: 1 },
-      rateLimiter: { takeTokens: (key, params, count, now) => (takes++, state.takeTokens(key, params, count, now)) },
+      rateLimiter: {
+        takeTokens: (key, params, count, now) => (keys.push(key), state.takeTokens(key, params, count, now)),
+      },
     });
     await record([operation('R3_AUTO_COMPOSITION'), operation('R3_AUTO_COMPOSITION')], null);
-    expect(takes).toBe(1);
-    takes = 0;
+    expect(keys).toEqual(['ingest-client:ingest/local', 'ingest:R3_AUTO_COMPOSITION']);
+    keys.length = 0;
     const reply = await record(
       Array.from({ length: 100 }, () => operation('R3_AUTO_COMPOSITION')),
       null,
     );
     expect(reply.rate_limited).toBe(100);
-    expect(takes).toBe(1);
+    // The client's bucket refused them all: the framework's is not asked for nothing.
+    expect(keys).toEqual(['ingest-client:ingest/local']);
   });
 
-  test('an unreachable limiter lets operations through', async () => {
+  test("one client cannot use up a framework's budget: another client's operations still pass", async () => {
+    const { record } = recorder({
+      rateLimit: { capacity: 10, refillPerSecond: 1 },
+      clientRateLimit: { capacity: 4, refillPerSecond: 1 },
+    });
+    const greedy = await record(
+      Array.from({ length: 10 }, () => operation('R3_AUTO_COMPOSITION')),
+      null,
+      'ingest/greedy',
+    );
+    expect(greedy).toMatchObject({ accepted: 4, rate_limited: 6 });
+    expect(greedy.results[4]!.reason).toBe(
+      'rate limited: retry after 1000 ms (client ingest/greedy: 1 operations/s, burst 4)',
+    );
+    const polite = await record([operation('R3_AUTO_COMPOSITION')], null, 'ingest/polite');
+    expect(polite).toMatchObject({ accepted: 1, rate_limited: 0 });
+  });
+
+  test('an unreachable limiter falls back to buckets in this process: still limited, never unlimited', async () => {
+    const clock = new ManualClock();
     const { record, submitted } = recorder({
+      clock,
+      rateLimit: { capacity: 3, refillPerSecond: 1 },
       rateLimiter: {
         takeTokens: () => Promise.reject(new TriadError('STORAGE_UNAVAILABLE', 'cannot reach Redis')),
       },
+      fallbackRateLimiter: createInProcessLiveState({ clock }),
     });
-    const reply = await record([operation('R6_STRATEGIC_ORCHESTRATION')], null);
-    expect(reply).toMatchObject({ accepted: 1, rate_limited: 0 });
-    expect(submitted).toHaveLength(1);
+    const reply = await record(
+      Array.from({ length: 5 }, () => operation('R6_STRATEGIC_ORCHESTRATION')),
+      null,
+    );
+    expect(reply).toMatchObject({ accepted: 3, rate_limited: 2 });
+    expect(submitted[0]).toHaveLength(3);
+  });
+});
+
+describe('own instance only', () => {
+  test("a node counts its own instance's operations and refuses another's, saying where they go", async () => {
+    const { record, submitted } = recorder({ rules: ingestRules(layers, ['alpha', 'beta', 'gamma'], {}, 'alpha') });
+    const reply = await record(
+      [operation('R1_SOVEREIGNTY_MEASUREMENT'), operation('R1_SOVEREIGNTY_MEASUREMENT', { instance: 'beta' })],
+      null,
+    );
+    expect(reply).toMatchObject({ accepted: 1, invalid: 1 });
+    expect(reply.results[1]!.reason).toBe(
+      "operations[1].instance: this node is alpha and counts only its own operations; send beta's to beta",
+    );
+    expect(submitted[0]!.map((r) => r.instance)).toEqual(['alpha']);
   });
 });
