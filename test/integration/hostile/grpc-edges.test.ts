@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { connectionLimits } from '../../../src/connections/index.js';
 import { maxMessageBytes, messageBoundOf } from '../../../src/edges/index.js';
 import { serviceConstructor } from '../../../src/protocol/index.js';
-import { scrapeValue, TestCluster, waitFor } from '../../fixtures/cluster.js';
+import { runTriad, scrapeValue, TestCluster, waitFor } from '../../fixtures/cluster.js';
 import { callRaw, encode, hostileClient, peakRssMb, unharmed, type CallResult } from '../../fixtures/hostile.js';
 
 /**
@@ -510,6 +510,25 @@ describe('hostile input at every gRPC method of a real node', () => {
     }
     // Peers reconnect once the address is below its cap again.
     await waitFor(async () => (await unharmed(cluster, 'alpha')).ready, 15_000, 'alpha ready again');
+    expect(await written()).toEqual(before);
+  });
+
+  test('CLI: a terminal escape in --reason, sent to a node, exits 2 naming the field; nothing written', async () => {
+    const result = await runTriad([
+      'activate-layers',
+      '--layers',
+      'R1',
+      '--instances',
+      'alpha',
+      '--reason',
+      'deploy \u001b[31mnow',
+      '--target',
+      cluster.instance('alpha').grpc,
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/reason/);
+    expect(result.stderr).toMatch(/control character/);
+    expect(await unharmed(cluster, 'alpha')).toEqual({ alive: true, ready: true });
     expect(await written()).toEqual(before);
   });
 
