@@ -31,7 +31,7 @@ export function createConsoleLogin(deps: { sessions: Sessions; baseUrl: string }
       );
     const minted = deps.sessions.mintLogin(
       request.role,
-      `${caller.role}/${caller.name}`,
+      caller.name,
       request.ttlMs === 0 ? sessionTtlBounds.defaultMs : request.ttlMs,
     );
     return {

@@ -22,7 +22,7 @@ export interface TokenClaims {
   /** login: the one-time code in the sign-in URL; session: the cookie it is exchanged for. */
   kind: 'login' | 'session';
   role: ConsoleRole;
-  /** The minting certificate's identity, e.g. `operator/alice`: the audit actor is built from it. */
+  /** The minting certificate's name (`alice`): the audit actor is `console:<role>/<name>`. */
   name: string;
   /** Random id: makes a login code one-time and lets logout revoke a session. */
   id: string;
