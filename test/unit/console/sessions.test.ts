@@ -51,7 +51,9 @@ describe('console sessions', () => {
     expect(sessions.authenticate(login.token)).toEqual({ ok: false, problem: 'malformed' });
     const [payload] = login.token.split('.');
     const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString()) as Record<string, unknown>;
-    const promoted = Buffer.from(JSON.stringify({ ...claims, kind: 'session', role: 'operator' })).toString('base64url');
+    const promoted = Buffer.from(JSON.stringify({ ...claims, kind: 'session', role: 'operator' })).toString(
+      'base64url',
+    );
     expect(sessions.authenticate(`${promoted}.${login.token.split('.')[1]}`)).toEqual({
       ok: false,
       problem: 'bad_signature',
