@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { createSessions, mintableRoles, signToken, verifyToken } from '../../../src/console/index.js';
+import { createSessions, mintableRoles, signToken, verifyToken, type TokenClaims } from '../../../src/console/index.js';
 import { ManualClock } from '../../fixtures/manual-clock.js';
 
 const key = Buffer.alloc(32, 7);
@@ -58,7 +58,7 @@ describe('console sessions', () => {
       ok: false,
       problem: 'bad_signature',
     });
-    const foreign = signToken(Buffer.alloc(32, 9), { ...(claims as never), kind: 'session' });
+    const foreign = signToken(Buffer.alloc(32, 9), { ...(claims as unknown as TokenClaims), kind: 'session' });
     expect(sessions.authenticate(foreign)).toEqual({ ok: false, problem: 'bad_signature' });
     expect(sessions.authenticate('not-a-token')).toEqual({ ok: false, problem: 'malformed' });
     expect(sessions.authenticate(undefined)).toEqual({ ok: false, problem: 'none' });
