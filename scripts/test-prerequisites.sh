@@ -123,6 +123,8 @@ ensure_postgres
 ensure_redis
 need 'promtool, prometheus' promtool prometheus -- prometheus
 need ansible-playbook ansible-playbook -- ansible-core
+# The console's browser tests drive Debian's Chromium through playwright-core (which downloads no browser of its own).
+need chromium chromium -- chromium
 
 if [ "$failed" != 0 ]; then
   echo 'test prerequisites: not met (see above); no suite was started' >&2

@@ -57,6 +57,7 @@ export async function runNode(options: RunNodeOptions): Promise<number> {
     ...(mutual && servesHttps(config.cluster, hostOf(config, options.instance))
       ? { httpsCertificates: mutual.certificates }
       : {}),
+    console: { certsDir: config.certsDir },
     // One sink for the synthetic pack and for ingest: one bound, one queue-depth gauge, one writer.
     createSink: (pool) =>
       createOperationSink({

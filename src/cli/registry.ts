@@ -93,4 +93,10 @@ export const commandRegistry: readonly CommandEntry[] = [
     summary: 'Apply pending schema migrations to the PostgreSQL at DATABASE_URL.',
     load: async () => (await import('./commands/migrate.js')).migrateCommand,
   },
+  {
+    name: 'console',
+    summary:
+      'Sign in to the browser console: prints a one-time URL (viewer, or operator with an operator certificate).',
+    load: async () => (await import('./commands/console.js')).consoleCommand,
+  },
 ];

@@ -8,7 +8,8 @@ import {
   createPeerLinks,
   type TransportCredentials,
 } from '../connections/index.js';
-import { createConsensus } from '../consensus/index.js';
+import { consoleBaseUrl, createConsole, type NodeConsole } from '../console/index.js';
+import { createConsensus, graphFromTopology } from '../consensus/index.js';
 import {
   addHealthService,
   adminService,
@@ -31,7 +32,7 @@ import { PeerSet } from '../membership/index.js';
 import type { TriadMetrics } from '../metrics/index.js';
 import { createNodeRuntime, type OperationSink } from '../runtime/index.js';
 import { TriadError, triadVersion, type Clock, type Logger } from '../shared/index.js';
-import { createPool, type StoragePool } from '../storage/index.js';
+import { alertHistoryStore, createPool, type StoragePool } from '../storage/index.js';
 
 export interface NodeDeps {
   config: TriadConfig;
@@ -48,6 +49,8 @@ export interface NodeDeps {
     current: () => { ca: Buffer; cert: Buffer; key: Buffer };
     onChange: (listener: () => void) => void;
   };
+  /** The browser console at /console (docs/console.md): its signing key lives in `certsDir`. Absent: no console. */
+  console?: { certsDir: string; assetsDir?: string };
   /** Makes operations durable; built by the composition root around this node's pool. */
   createSink: (pool: StoragePool) => OperationSink & { stop(options?: { deadlineMs?: number }): Promise<unknown> };
 }
@@ -143,7 +146,10 @@ export function createNode(deps: NodeDeps): TriadNode {
     rttMs: (member) => peers.rttMs(member),
     pushApply: (instance, version, deadlineMs) => calls.pushApply(instance, version, deadlineMs),
     instanceView: (instance) => calls.instanceView(instance),
-    onApplied: (row) => runtime.apply(appliedLayersOf(row.state, self.name)),
+    onApplied: (row) => {
+      runtime.apply(appliedLayersOf(row.state, self.name));
+      nodeConsole?.publish({ type: 'version', version: row.version });
+    },
   });
   const record = createRecorder({
     sink,
@@ -174,6 +180,36 @@ export function createNode(deps: NodeDeps): TriadNode {
     if (leading) consensus.kick();
   });
   peers.onTransition(() => consensus.kick());
+
+  // The browser console: same domain calls as the Admin service, its sessions minted through Admin/ConsoleLogin.
+  const nodeConsole: NodeConsole | undefined = deps.console
+    ? createConsole({
+        instance: self.name,
+        members,
+        layersConfig: config.layers,
+        topology: { label: consensus.topology, edges: topologyEdges(cluster) },
+        layers,
+        lastOutcome: () => consensus.last(),
+        figures: (outcome) => runtime.figures(outcome),
+        readiness: () => evaluate(),
+        instanceView: (instance) =>
+          instance === self.name
+            ? Promise.resolve({
+                instance,
+                reachable: true,
+                appliedVersion: layers.state().appliedVersion,
+                appliedLayers: layers.state().activeLayers,
+              })
+            : calls.instanceView(instance),
+        recentAlerts: (limit) => alertHistoryStore.recent(pool, limit),
+        clock,
+        log,
+        certsDir: deps.console.certsDir,
+        baseUrl: consoleBaseUrl(self.host, self.httpPort, deps.httpsCertificates !== undefined),
+        ...(deps.console.assetsDir ? { assetsDir: deps.console.assetsDir } : {}),
+      })
+    : undefined;
+  if (nodeConsole) consensus.onOutcome((outcome) => nodeConsole.onOutcome(outcome));
 
   const readiness = new Readiness();
   readiness.register('peers', peers.readinessCheck);
@@ -251,7 +287,13 @@ export function createNode(deps: NodeDeps): TriadNode {
       heartbeat: () => ({ instance: self.name, uptimeSeconds: uptimeSeconds(), ready: evaluate().ready }),
     }),
     Peer: peerEdge.service,
-    Admin: adminService({ log, layers, consensus, runtime }),
+    Admin: adminService({
+      log,
+      layers,
+      consensus,
+      runtime,
+      ...(nodeConsole ? { consoleLogin: nodeConsole.login } : {}),
+    }),
     Ingest: ingestService({ log, record }),
   });
   let http: HttpServer | undefined;
@@ -275,6 +317,7 @@ export function createNode(deps: NodeDeps): TriadNode {
         },
         log,
         ...(https ? { tls: { ...https, requireClientCertificate: cluster.http.clientCertificates } } : {}),
+        ...(nodeConsole ? { console: nodeConsole.handle } : {}),
       });
       try {
         await listenHttp(http, self.host, self.httpPort, self.name);
@@ -323,6 +366,7 @@ export function createNode(deps: NodeDeps): TriadNode {
       deps.credentials.close();
       await liveState.close();
       await pool.end();
+      nodeConsole?.close();
       if (http) {
         const httpServer = http;
         await new Promise<void>((resolve) => {
@@ -333,4 +377,13 @@ export function createNode(deps: NodeDeps): TriadNode {
       log.info({ operation: 'node_stop', uptime_seconds: uptimeSeconds() }, 'node stopped');
     },
   };
+}
+
+/** The configured graph's edges, for the console's topology view; custom edges as written. */
+function topologyEdges(cluster: TriadConfig['cluster']): Array<[string, string]> {
+  const names = cluster.instances.map((i) => i.name);
+  if (cluster.topology === 'custom') return cluster.edges.map((e) => [e[0], e[1]]);
+  const spec = cluster.topology === 'complete' ? `K${names.length}` : `${cluster.topology}:${names.length}`;
+  const graph = graphFromTopology(spec, names);
+  return graph.edges.map((e) => [e[0], e[1]] as [string, string]);
 }

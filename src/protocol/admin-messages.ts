@@ -184,3 +184,17 @@ export interface InjectFaultReply {
   instance: string;
   faults: LayerFault[];
 }
+
+export interface ConsoleLoginRequest {
+  role: string;
+  ttl_ms: number;
+}
+
+export interface ConsoleLoginReply {
+  url: string;
+  token: string;
+  role: string;
+  name: string;
+  login_expires_at_ms: number;
+  session_expires_at_ms: number;
+}

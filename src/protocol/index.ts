@@ -22,6 +22,8 @@ export type {
   ApplyReply,
   ApplyRequest,
   HealthReport,
+  ConsoleLoginReply,
+  ConsoleLoginRequest,
   InjectFaultReply,
   InjectFaultRequest,
   InstanceApply,

@@ -17,6 +17,8 @@ import {
   toWireResult,
   toWireVersion,
   unaryHandler,
+  type ConsoleLoginReply,
+  type ConsoleLoginRequest,
   type EpochOutcome,
   type ForceConsensusSyncRequest,
   type HealthReport,
@@ -37,6 +39,11 @@ export interface AdminServiceDeps {
   layers: Pick<Layers, 'parse' | 'mutate' | 'checkHealth' | 'history' | 'latest' | 'verifyAudit'>;
   consensus: Pick<Consensus, 'runEpoch' | 'setTestMeasurement'>;
   runtime: Pick<NodeRuntime, 'runR6' | 'setFault'>;
+  /** Mints a console sign-in URL for the verified caller; absent when this node serves no console. */
+  consoleLogin?: (
+    caller: { role: string; name: string },
+    request: { role: string; ttlMs: number },
+  ) => ConsoleLoginReply;
 }
 
 /** History pages: 20 by default, at most 1,000 versions per call. */
@@ -97,6 +104,12 @@ export function adminService(deps: AdminServiceDeps): UntypedServiceImplementati
       return toWireFaults(
         await runtime.setFault(request.instance, { layer: request.layer, ...fromWireFault(request) }),
       );
+    }),
+    ConsoleLogin: unaryHandler<ConsoleLoginRequest, ConsoleLoginReply>(log, 'ConsoleLogin', (request) => {
+      if (!deps.consoleLogin) throw new TriadError('NOT_FOUND', 'this node serves no console');
+      const caller = callContext.getStore()?.caller;
+      if (!caller) throw new TriadError('UNAUTHENTICATED', 'no verified caller');
+      return deps.consoleLogin(caller, { role: request.role, ttlMs: request.ttl_ms });
     }),
   };
 }

@@ -31,6 +31,8 @@ export const methodRoles: Readonly<Record<string, readonly Role[]>> = {
   '/triad.v1.Admin/SetTestMeasurement': ['operator'],
   '/triad.v1.Admin/RunR6Orchestration': ['operator', 'node'],
   '/triad.v1.Admin/InjectFault': ['operator', 'node'],
+  // A viewer certificate mints viewer sessions only; the console login itself checks the requested role (src/console).
+  '/triad.v1.Admin/ConsoleLogin': ['operator', 'viewer'],
   '/triad.v1.Ingest/RecordOperations': ['ingest'],
   '/grpc.health.v1.Health/Check': ['node', 'operator', 'viewer', 'ingest'],
   '/grpc.health.v1.Health/Watch': ['node', 'operator', 'viewer', 'ingest'],

@@ -20,6 +20,11 @@ export interface HttpEndpoints {
     onChange: (listener: () => void) => void;
     requireClientCertificate: boolean;
   };
+  /**
+   * The operator console (src/console): everything under /console, which does its own sign-in, sessions and CSRF
+   * checks. Absent: /console is not found, as before. The bounds above apply to it too.
+   */
+  console?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
 /**
@@ -68,7 +73,11 @@ export function createHttpServer(endpoints: HttpEndpoints): Server {
 }
 
 async function handle(endpoints: HttpEndpoints, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0];
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  if (endpoints.console && (path === '/console' || path.startsWith('/console/'))) {
+    await endpoints.console(req, res);
+    return;
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     json(res, 405, { error: 'method not allowed', allowed: ['GET', 'HEAD'] });
     return;

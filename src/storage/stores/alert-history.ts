@@ -16,6 +16,8 @@ export interface AlertRow {
 
 export interface AlertHistoryStore {
   insert(db: Queryable, rows: readonly AlertRow[]): Promise<void>;
+  /** The newest `limit` rows, newest first (the console's alert history). */
+  recent(db: Queryable, limit: number): Promise<AlertRow[]>;
 }
 
 export const alertHistoryStore: AlertHistoryStore = {
@@ -38,5 +40,35 @@ export const alertHistoryStore: AlertHistoryStore = {
         ],
       );
     }
+  },
+  async recent(db, limit) {
+    const { rows } = await db.query<{
+      alert: string;
+      severity: AlertRow['severity'];
+      layer: string | null;
+      instance: string | null;
+      trigger_id: string | null;
+      value: number | null;
+      threshold: number | null;
+      action: string;
+      details: Record<string, unknown>;
+      fired_at: Date;
+    }>(
+      `SELECT alert, severity, layer, instance, trigger_id, value, threshold, action, details, fired_at
+         FROM alert_history ORDER BY fired_at DESC, id DESC LIMIT $1`,
+      [limit],
+    );
+    return rows.map((r) => ({
+      alert: r.alert,
+      severity: r.severity,
+      layer: r.layer,
+      instance: r.instance,
+      triggerId: r.trigger_id,
+      value: r.value === null ? null : Number(r.value),
+      threshold: r.threshold === null ? null : Number(r.threshold),
+      action: r.action,
+      details: r.details,
+      firedAt: r.fired_at,
+    }));
   },
 };

@@ -1,0 +1,225 @@
+import type { LayerId, LayersConfig } from '../config/index.js';
+import type { EpochOutcome } from '../consensus/index.js';
+import type { ReadinessReport } from '../health/index.js';
+import {
+  diffStates,
+  GateRefusedError,
+  type InstanceView,
+  type Layers,
+  type MutationInput,
+  type MutationResult,
+} from '../layer-manager/index.js';
+import type { LayerFigure } from '../runtime/index.js';
+import type { AlertRow } from '../storage/index.js';
+import { newTraceId, TriadError } from '../shared/index.js';
+
+/** What the console's pages read and do, in domain terms; routes.ts turns it into HTTP. */
+export interface ConsoleApi {
+  overview(): Promise<unknown>;
+  matrix(): Promise<unknown>;
+  gates(layer: string, instance: string, actor: string): Promise<unknown>;
+  consensus(): Promise<unknown>;
+  history(limit: number): Promise<unknown>;
+  diff(from: number, to: number): Promise<unknown>;
+  audit(): Promise<unknown>;
+  alerts(): Promise<unknown>;
+  mutate(input: MutationInput, options: { actor: string; reason: string; dryRun: boolean }): Promise<MutationResult>;
+}
+
+export interface ConsoleDataDeps {
+  instance: string;
+  members: readonly string[];
+  layersConfig: LayersConfig;
+  topology: { label: string; edges: ReadonlyArray<readonly [string, string]> };
+  layers: Pick<Layers, 'parse' | 'mutate' | 'checkHealth' | 'history' | 'latest' | 'verifyAudit'>;
+  lastOutcome: () => EpochOutcome | undefined;
+  figures: (outcome: EpochOutcome | undefined) => { local: LayerFigure[]; agreed: LayerFigure[] };
+  readiness: () => ReadinessReport;
+  /** What each member has applied, as it answers (this node's own without a call). */
+  instanceView: (instance: string) => Promise<InstanceView>;
+  recentAlerts: (limit: number) => Promise<AlertRow[]>;
+}
+
+/** How many epochs the consensus page charts: a few minutes at the default interval. */
+const epochsKept = 30;
+
+/**
+ * The console's reads and its one write, on the same domain calls the Admin service makes (checkHealth, history,
+ * verifyAudit, mutate): a change from the console is audited exactly like one from the CLI, with the session's
+ * identity as actor.
+ */
+export function createConsoleData(deps: ConsoleDataDeps): ConsoleApi & { recordEpoch(outcome: EpochOutcome): void } {
+  const epochs: EpochOutcome[] = [];
+  const { members } = deps;
+  return {
+    recordEpoch(outcome) {
+      epochs.push(outcome);
+      if (epochs.length > epochsKept) epochs.shift();
+    },
+    async overview() {
+      const last = deps.lastOutcome();
+      const { agreed } = deps.figures(last);
+      const health = await deps.layers.checkHealth([]);
+      const reported = agreed.filter((l) => l.reportingInstances > 0 && l.amplification !== undefined);
+      return {
+        instance: deps.instance,
+        // The plan's top row: total cascade is the product of the agreed amplifications; burden is per hour × 168.
+        totalCascade: reported.length > 0 ? reported.reduce((p, l) => p * (l.amplification ?? 1), 1) : null,
+        burdenSavedHoursPerWeek: agreed.reduce((sum, l) => sum + l.burdenRate, 0) * 168,
+        consensusError: last?.error ?? null,
+        consensusConverged: last?.converged ?? null,
+        lastEpochAtMs: last?.startedAtMs ?? null,
+        healthy: health.healthy,
+        ready: deps.readiness(),
+        unreachable: health.unreachable,
+        desiredVersion: health.desiredVersion,
+        layers: deps.layersConfig.layers.map((layer) => {
+          const figure = agreed.find((f) => f.layer === layer.id);
+          const h = health.layers.find((l) => l.layer === layer.id);
+          return {
+            layer: layer.id,
+            name: layer.name,
+            amplification: figure?.amplification ?? null,
+            expected: layer.amplification ? layer.amplification.expected : null,
+            band: h?.band ?? null,
+            status: h?.status ?? 'OFF',
+            errorRate: figure?.errorRate ?? null,
+            burdenHoursPerWeek: (figure?.burdenRate ?? 0) * 168,
+            reportingInstances: figure?.reportingInstances ?? 0,
+          };
+        }),
+      };
+    },
+    async matrix() {
+      const [latest, health, views] = await Promise.all([
+        deps.layers.latest(),
+        deps.layers.checkHealth([]),
+        Promise.all(members.map((m) => deps.instanceView(m))),
+      ]);
+      return {
+        desiredVersion: latest.version,
+        emergencyDisabled: latest.state.emergency_disabled,
+        instances: views.map((v) => ({
+          instance: v.instance,
+          reachable: v.reachable,
+          appliedVersion: v.appliedVersion,
+        })),
+        layers: deps.layersConfig.layers.map((layer) => {
+          const h = health.layers.find((l) => l.layer === layer.id);
+          return {
+            layer: layer.id,
+            name: layer.name,
+            status: h?.status ?? 'OFF',
+            cells: views.map((v) => {
+              const setting = latest.state.instances[v.instance]?.[layer.id];
+              const judged = h?.instances.find((i) => i.instance === v.instance);
+              return {
+                instance: v.instance,
+                desired: setting?.enabled === true && !latest.state.emergency_disabled,
+                percentage: setting?.percentage ?? 0,
+                applied: v.appliedLayers.includes(layer.id),
+                appliedVersion: v.appliedVersion,
+                status: judged?.status ?? (setting?.enabled ? 'UNKNOWN' : 'OFF'),
+                problems: judged?.problems ?? [],
+              };
+            }),
+          };
+        }),
+      };
+    },
+    /**
+     * A cell's gate checks, measured now: the dry run of activating the layer there, which evaluates every gate and
+     * writes nothing (no version, no audit row), exactly as `activate-layers --dry-run` does.
+     */
+    async gates(layer, instance, actor) {
+      if (!members.includes(instance))
+        throw new TriadError('INPUT_INVALID', `unknown instance "${instance}" (instances: ${members.join(', ')})`);
+      try {
+        const result = await deps.layers.mutate(
+          deps.layers.parse({ kind: 'activate', layers: [layer], instances: [instance] }),
+          {
+            actor,
+            correlationId: newTraceId(),
+            dryRun: true,
+          },
+        );
+        return { layer, instance, checks: result.plan.checks, wouldPass: true, transitions: result.plan.transitions };
+      } catch (err) {
+        if (err instanceof GateRefusedError)
+          return { layer, instance, checks: (err.details as { checks: unknown }).checks, wouldPass: false };
+        throw err;
+      }
+    },
+    consensus() {
+      const last = deps.lastOutcome();
+      return Promise.resolve({
+        topology: deps.topology,
+        members,
+        last: last ?? null,
+        epochs: epochs.map((e) => ({
+          epochId: e.epochId,
+          atMs: e.startedAtMs,
+          timeSeconds: e.timeSeconds,
+          error: e.error,
+          converged: e.converged,
+          rounds: e.rounds,
+        })),
+      });
+    },
+    async history(limit) {
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1_000)
+        throw new TriadError('INPUT_INVALID', `limit must be from 1 to 1000, received ${limit}`);
+      const entries = await deps.layers.history(limit);
+      return {
+        versions: entries.map(({ row, changes }) => ({
+          version: row.version,
+          label: row.label,
+          createdBy: row.createdBy,
+          onBehalfOf: row.onBehalfOf,
+          command: row.command,
+          reason: row.reason,
+          correlationId: row.correlationId,
+          createdAtMs: row.createdAt,
+          changes,
+        })),
+      };
+    },
+    async diff(from, to) {
+      if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to < 0)
+        throw new TriadError('INPUT_INVALID', `from and to must be version numbers, received ${from} and ${to}`);
+      const entries = await deps.layers.history(1_000);
+      const stateOf = (version: number) => {
+        const found = entries.find((e) => e.row.version === version);
+        if (!found) throw new TriadError('NOT_FOUND', `version ${version} is not among the newest 1000`);
+        return found.row.state;
+      };
+      return { from, to, changes: diffStates(stateOf(from), stateOf(to), members) };
+    },
+    async audit() {
+      return deps.layers.verifyAudit();
+    },
+    async alerts() {
+      const rows = await deps.recentAlerts(100);
+      return {
+        alerts: rows.map((r) => ({ ...r, firedAtMs: r.firedAt.getTime() })),
+        // A rollback fired by a trigger is "active" while the layer it turned off is still off in the latest version.
+        activeRollbacks: await activeRollbacks(rows, deps.layers),
+      };
+    },
+    mutate(input, options) {
+      return deps.layers.mutate(deps.layers.parse(input), {
+        actor: options.actor,
+        reason: options.reason,
+        dryRun: options.dryRun,
+        correlationId: newTraceId(),
+      });
+    },
+  };
+}
+
+async function activeRollbacks(rows: readonly AlertRow[], layers: Pick<Layers, 'latest'>): Promise<unknown[]> {
+  const rollbacks = rows.filter((r) => r.action.startsWith('deactivated') && r.layer && r.instance);
+  if (rollbacks.length === 0) return [];
+  const latest = await layers.latest();
+  return rollbacks.filter((r) => latest.state.instances[r.instance!]?.[r.layer as LayerId]?.enabled !== true);
+}

@@ -1,0 +1,13 @@
+export { consoleBaseUrl, createConsole } from './console.js';
+export type { ConsoleDeps, NodeConsole } from './console.js';
+export { createConsoleData } from './data.js';
+export type { ConsoleApi, ConsoleDataDeps } from './data.js';
+export { createEventHub } from './events.js';
+export type { ConsoleEvent, EventHub } from './events.js';
+export { actorOf, createConsoleRoutes, csrfHeader, sessionCookie } from './routes.js';
+export type { ConsoleHandler, ConsoleRoutesDeps } from './routes.js';
+export { createSessions } from './sessions.js';
+export type { MintedLogin, Session, Sessions } from './sessions.js';
+export { isConsoleRole, loadConsoleKey, loginTtlMs, sessionTtlBounds, signToken, verifyToken } from './tokens.js';
+export type { ConsoleRole, TokenClaims } from './tokens.js';
+export { createConsoleLogin, mintableRoles } from './login.js';
