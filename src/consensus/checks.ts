@@ -92,6 +92,12 @@ export function checkPlan(
   if (!Number.isInteger(plan.roundTimeoutMs) || plan.roundTimeoutMs < 1 || plan.roundTimeoutMs > MAX_ROUND_TIMEOUT_MS) {
     problems.push(`round timeout ${plan.roundTimeoutMs} ms outside [1, ${MAX_ROUND_TIMEOUT_MS}]`);
   }
+  if (plan.vectorKeys.join(',') !== measurementKeys.join(',')) {
+    problems.push("the measurement layout differs from this node's (mixed triad versions?)");
+  }
+  if (plan.initiatorValue !== undefined && !isVector(plan.initiatorValue)) {
+    problems.push(`initiator_value must be ${measurementKeys.length} finite numbers`);
+  }
   if (problems.length > 0) return { reason: 'invalid_plan', problem: problems.join('; ') };
   return undefined;
 }

@@ -88,6 +88,12 @@ export class Mailbox<T> {
     });
   }
 
+  /** Makes room for an epoch this node runs, whatever the bound (running epochs are bounded on their own). */
+  open(epoch: string): void {
+    this.touch(epoch);
+    if (!this.values.has(epoch)) this.values.set(epoch, new Map<string, T>());
+  }
+
   /** Forgets an epoch at once (it ended); its late messages may start it again, until the ttl. */
   forget(epoch: string): void {
     if ((this.waiters.get(epoch)?.size ?? 0) > 0) return;

@@ -128,6 +128,7 @@ export class EpochParticipant {
   ): Promise<EpochReport> {
     const { self, transport } = this.deps;
     const trimmedRounds = new Map<string, number>();
+    this.rounds.open(plan.epochId);
     const carried = plan.initiatorValue !== undefined;
     if (plan.initiatorValue && neighbours.has(plan.initiator)) {
       this.rounds.put(plan.epochId, `${plan.initiator}:0`, plan.initiatorValue);
