@@ -160,14 +160,14 @@ export function analyzeResilience(graph: Graph, f: number): ResilienceAnalysis {
         `a value beyond it (below the first set, above the second) gets every outside value trimmed and the sets ` +
         `never move towards each other` +
         (robust ? ` ((${f + 1}, ${f + 1})-robust suffices only against a liar that tells everyone the same)` : '') +
-        `; a complete graph needs n ≥ 3f + 1 = ${3 * f + 1} nodes`,
+        ` (on a complete graph this means n ≥ 3f + 1 = ${3 * f + 1} nodes)`,
     };
   }
   return {
     f,
     robust,
     tolerates: true,
-    reason: `whichever ${f} node${f === 1 ? '' : 's'} lie, the others form a ${f + 1}-robust graph: W-MSR keeps them within the range of their own values and they converge`,
+    reason: `whichever ${f === 1 ? 'node lies' : `${f} nodes lie`}, the others form a ${f + 1}-robust graph: W-MSR keeps them within the range of their own values and they converge`,
   };
 }
 

@@ -88,7 +88,7 @@ describe('outcomes', () => {
 });
 
 describe('reports', () => {
-  test('a report for an epoch that is not running, or from a non-participant, is dropped as unknown_epoch', async () => {
+  test('a report for an epoch that is not running, or from a non-participant, is dropped as unknown_epoch', () => {
     const h = consensusCluster(names);
     const alpha = h.node('alpha');
     const v = measurementOf(1);

@@ -60,7 +60,7 @@ describe('robustness', () => {
     expect(k5).toMatchObject({ f: 1, robust: true, tolerates: true });
     const k3 = analyzeResilience(graphFromTopology('K3'), 1);
     expect(k3).toMatchObject({ f: 1, robust: true, tolerates: false });
-    expect(k3.reason).toContain('n ≥ 3f + 1 = 4');
+    expect(k3.reason).toContain('n ≥ 3f + 1 = 4 nodes');
     expect(k3.reason).toMatch(/in \{\w+\} and \{\w+\} no node has 2 neighbours outside its own set/);
     expect(analyzeResilience(graphFromTopology('K4'), 1).tolerates).toBe(true);
     expect(analyzeResilience(graphFromTopology('K6'), 2).tolerates).toBe(false);
