@@ -138,8 +138,8 @@ describe('K5 with W-MSR (f = 1): four real nodes and a lying fifth over the real
     };
     const reasons = ['unknown_epoch', 'invalid_plan', 'invalid_round'] as const;
     const before = Object.fromEntries(
-      await Promise.all(reasons.map(async (r) => [r, (await rejected(alpha, r)) ?? 0])),
-    );
+      await Promise.all(reasons.map(async (r) => [r, (await rejected(alpha, r)) ?? 0] as const)),
+    ) as Record<(typeof reasons)[number], number>;
     const messages = [
       encode('Peer', 'Link', { from: 'beta', outcome }),
       encode('Peer', 'Link', { from: 'beta', report }),
