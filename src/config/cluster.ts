@@ -22,7 +22,23 @@ export interface ClusterConfig {
   /** layers.yaml, resolved relative to cluster.yaml. */
   layersFile: string;
   heartbeat: { intervalMs: number; timeoutMs: number };
-  consensus: { intervalMs: number; epsilon: number; roundTimeoutMs: number; demoIntervalMs: number };
+  consensus: {
+    intervalMs: number;
+    epsilon: number;
+    roundTimeoutMs: number;
+    demoIntervalMs: number;
+    // The keys below are optional in the type (consensusDefaults fill them) so configs built in code stay valid.
+    /** How far a peer's timestamps (an outcome's start) may sit from this node's clock before they are dropped. */
+    maxClockSkewMs?: number;
+    /** The most rounds a plan may ask for; a plan asking for more is dropped. */
+    maxRounds?: number;
+    /** Epochs this node takes part in at once; plans beyond it are dropped. */
+    maxConcurrentEpochs?: number;
+    /** Epochs a mailbox holds early or late messages for, and how long it keeps them. */
+    mailbox?: { maxEpochs: number; ttlMs: number };
+    /** W-MSR (docs/consensus.md): f > 0 trims up to f neighbour values above and f below before each update. */
+    resilience?: { f: number; rounds: number };
+  };
   runtime: {
     /** Window of amplification, error rate and burden figures; `demoWindowMs` under the demo profile. */
     windowMs: number;
@@ -68,6 +84,21 @@ const port = z
   .min(1, { error: portMessage })
   .max(65535, { error: portMessage });
 
+/**
+ * Bounds of consensus input (docs/security.md "Consensus input"): the clock skew tolerated on a peer's timestamps,
+ * the rounds a plan may ask for, epochs run at once, the mailboxes' size and lifetime, W-MSR's rounds.
+ */
+export const consensusDefaults = {
+  maxClockSkewMs: 5_000,
+  maxRounds: 1_000,
+  maxConcurrentEpochs: 4,
+  mailboxMaxEpochs: 64,
+  mailboxTtlMs: 60_000,
+  resilientRounds: 60,
+} as const;
+/** W-MSR tolerates f liars only on graphs of at least 3f + 1 nodes; 12 is the most `analyze` checks by brute force. */
+export const maxResilienceF = 3;
+
 /** Nodes in one cluster: consensus is all-to-all on K_n, and 64 is far past any deployment triad is built for. */
 export const maxInstances = 64;
 
@@ -112,6 +143,25 @@ const ClusterFile = z.strictObject({
       epsilon: z.number().gt(0, 'expected 0 < epsilon < 1').lt(1, 'expected 0 < epsilon < 1').default(1e-6),
       round_timeout: durationMs.default(500),
       demo_interval: durationMs.default(1_000),
+      max_clock_skew: durationMs
+        .refine((ms) => ms <= 600_000, 'expected a skew of at most 10m')
+        .default(consensusDefaults.maxClockSkewMs),
+      max_rounds: z.number().int().min(1).max(10_000).default(consensusDefaults.maxRounds),
+      max_concurrent_epochs: z.number().int().min(1).max(64).default(consensusDefaults.maxConcurrentEpochs),
+      mailbox: z
+        .strictObject({
+          max_epochs: z.number().int().min(4).max(4_096).default(consensusDefaults.mailboxMaxEpochs),
+          ttl: durationMs
+            .refine((ms) => ms <= 3_600_000, 'expected a ttl of at most 1h')
+            .default(consensusDefaults.mailboxTtlMs),
+        })
+        .prefault({}),
+      resilience: z
+        .strictObject({
+          f: z.number().int().min(0).max(maxResilienceF).default(0),
+          rounds: z.number().int().min(1).max(10_000).default(consensusDefaults.resilientRounds),
+        })
+        .prefault({}),
     })
     .prefault({}),
   runtime: z
@@ -244,6 +294,11 @@ export function parseClusterConfig(text: string, options: LoadClusterOptions): C
       epsilon: file.consensus.epsilon,
       roundTimeoutMs: file.consensus.round_timeout,
       demoIntervalMs: file.consensus.demo_interval,
+      maxClockSkewMs: file.consensus.max_clock_skew,
+      maxRounds: file.consensus.max_rounds,
+      maxConcurrentEpochs: file.consensus.max_concurrent_epochs,
+      mailbox: { maxEpochs: file.consensus.mailbox.max_epochs, ttlMs: file.consensus.mailbox.ttl },
+      resilience: { f: file.consensus.resilience.f, rounds: file.consensus.resilience.rounds },
     },
     runtime: { windowMs: file.runtime.window, demoWindowMs: file.runtime.demo_window },
     synthetic: {

@@ -1,4 +1,4 @@
-export { parseClusterConfig } from './cluster.js';
+export { consensusDefaults, maxResilienceF, parseClusterConfig } from './cluster.js';
 export { isLoopbackHost, servesHttps } from './cluster-rules.js';
 export type { ClusterConfig, InstanceAddress, TopologyKind } from './cluster.js';
 export { formatDurationMs, parseDurationMs } from './duration.js';

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { TriadError, type Clock, type Logger } from '../shared/index.js';
+import { checkOutcome, checkReport, defaultLimits, type ConsensusLimits, type ConsensusRejection } from './checks.js';
 import { Mailbox } from './mailbox.js';
 import { measurementKeys } from './measurement.js';
 import type { ConsensusMessage, Edge, EpochOutcome, EpochPlan, EpochReport } from './messages.js';
@@ -29,6 +31,11 @@ export interface CoordinatorDeps {
   log: Logger;
   /** Every outcome this node learns, its own or published by another initiator. */
   onOutcome: (outcome: EpochOutcome) => void;
+  limits?: ConsensusLimits;
+  /** W-MSR's f: the outcome is then measured as agreement within the correct nodes' range (outcome.ts). */
+  resilienceF?: number;
+  /** A peer's message dropped by a check (metrics); the coordinator logs it. */
+  onRejected?: (reason: ConsensusRejection) => void;
 }
 
 export interface RunEpochOptions {
@@ -42,9 +49,15 @@ export interface RunEpochOptions {
  * so all nodes export the same consensus metrics and gates everywhere read the same agreed vector.
  */
 export class ConsensusCoordinator {
-  private counter = 0;
-  private readonly bootId: string;
   private latest?: EpochOutcome;
+  /** When `latest` started, on this node's clock: outcomes are ordered by it, never by a peer's timestamp. */
+  private latestAt = -Infinity;
+  /** Epochs this node started and still waits for: only their participants' reports are accepted. */
+  private readonly pending = new Map<string, { plan: EpochPlan; awaiting: Set<string> }>();
+  private readonly limits: ConsensusLimits;
+  private readonly members: ReadonlySet<string>;
+  /** The last warning per reason (this node's clock): a flood of bad messages is counted, not logged line by line. */
+  private readonly warnedAt = new Map<string, number>();
   private loop?: Promise<void>;
   private readonly stopping = new AbortController();
   private readonly reports: Mailbox<EpochReport>;
@@ -52,24 +65,76 @@ export class ConsensusCoordinator {
   private kicked = false;
 
   constructor(private readonly deps: CoordinatorDeps) {
-    this.bootId = deps.clock.now().toString(36);
-    this.reports = new Mailbox(deps.clock);
+    this.limits = deps.limits ?? defaultLimits;
+    this.members = new Set(deps.members);
+    this.reports = new Mailbox(deps.clock, {
+      maxEpochs: this.limits.maxConcurrentEpochs,
+      maxPerEpoch: deps.members.length,
+      ttlMs: this.limits.mailboxTtlMs,
+    });
   }
 
-  /** Every consensus message from a peer arrives here, whatever its role in the epoch. */
+  /**
+   * Every consensus message from a peer arrives here, whatever its role in the epoch. Each is checked against what
+   * this node knows (docs/consensus.md); one that fails is dropped and counted. Never throws: it runs in a stream's
+   * data handler, where an exception would take the process down.
+   */
   deliver(message: ConsensusMessage): void {
+    try {
+      const refused = this.accept(message);
+      if (refused) this.reject(refused.reason, message, refused.problem);
+    } catch (err) {
+      this.deps.log.error({ operation: 'consensus_message', kind: message.kind, from: message.from, err }, 'failed');
+    }
+  }
+
+  private accept(message: ConsensusMessage): { reason: ConsensusRejection; problem: string } | undefined {
     switch (message.kind) {
-      case 'plan':
-        this.participate(message.from, message.plan);
-        return;
+      case 'plan': {
+        const refused = this.deps.participant.admit(message.plan, message.from);
+        if (!refused) this.participate(message.from, message.plan);
+        return refused;
+      }
       case 'round':
-        this.deps.participant.deliverRound({ ...message.round, from: message.from });
-        return;
-      case 'report':
-        this.reports.put(message.report.epochId, message.from, message.report);
-        return;
-      case 'outcome':
-        this.receive(message.outcome);
+        return this.deps.participant.deliverRound({ ...message.round, from: message.from });
+      case 'report': {
+        const epoch = this.pending.get(message.report.epochId);
+        if (!epoch?.awaiting.has(message.from)) {
+          return { reason: 'unknown_epoch', problem: `no report from ${message.from} is awaited for this epoch` };
+        }
+        const refused = checkReport(message.report, message.from, epoch.plan);
+        if (refused) return refused;
+        epoch.awaiting.delete(message.from);
+        return this.reports.put(message.report.epochId, message.from, message.report)
+          ? undefined
+          : { reason: 'mailbox_full', problem: 'report mailbox full' };
+      }
+      case 'outcome': {
+        const { outcome } = message;
+        const known = this.deps.participant.epoch(outcome.epochId);
+        const refused = checkOutcome(outcome, message.from, known, {
+          members: this.members,
+          limits: this.limits,
+          topology: this.deps.topology,
+          nowMs: this.deps.clock.now(),
+        });
+        if (refused) return refused;
+        return this.receive(outcome, known?.receivedAtMs ?? this.deps.clock.now())
+          ? undefined
+          : { reason: 'stale', problem: 'a later epoch is already known' };
+      }
+    }
+  }
+
+  private reject(reason: ConsensusRejection, message: ConsensusMessage, problem: string): void {
+    this.deps.onRejected?.(reason);
+    const now = this.deps.clock.now();
+    const fields = { operation: 'consensus_message', kind: message.kind, from: message.from, reason, problem };
+    if (now - (this.warnedAt.get(reason) ?? -Infinity) >= 60_000) {
+      this.warnedAt.set(reason, now);
+      this.deps.log.warn(fields, 'consensus message dropped (further drops for this reason this minute: debug)');
+    } else {
+      this.deps.log.debug(fields, 'consensus message dropped');
     }
   }
 
@@ -85,11 +150,17 @@ export class ConsensusCoordinator {
     return this.latest;
   }
 
-  receive(outcome: EpochOutcome): void {
-    // Outcomes of concurrent epochs can arrive out of order; keep the one that started last.
-    if (this.latest && this.latest.startedAtMs > outcome.startedAtMs) return;
+  /**
+   * Takes an outcome that passed the checks. Outcomes of concurrent epochs can arrive out of order; the one that
+   * started last on this node's clock (`at`: when this node saw its plan) wins, so a peer's clock — or a forged date
+   * — cannot hold a stale outcome in place. False when a later one is already known.
+   */
+  private receive(outcome: EpochOutcome, at: number): boolean {
+    if (this.latest?.epochId === outcome.epochId || at < this.latestAt) return false;
     this.latest = outcome;
+    this.latestAt = at;
     this.deps.onOutcome(outcome);
+    return true;
   }
 
   async runEpoch(options: RunEpochOptions = {}): Promise<EpochOutcome> {
@@ -102,6 +173,12 @@ export class ConsensusCoordinator {
         `unknown instance${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => `"${u}"`).join(', ')} (cluster: ${this.deps.members.join(', ')})`,
       );
     }
+    if (this.pending.size >= this.limits.maxConcurrentEpochs) {
+      throw new TriadError(
+        'RESOURCE_EXHAUSTED',
+        `${this.pending.size} epochs are already running (consensus.max_concurrent_epochs); try again when they end`,
+      );
+    }
     const participants = members.filter((m) => m === self || this.deps.isReachable(m));
     const graph = this.deps.planGraph(participants);
     const startedAt = clock.now();
@@ -109,8 +186,9 @@ export class ConsensusCoordinator {
     // Snapshot first, so the plan can carry this node's round-0 value (see EpochParticipant.run).
     const snapshot = participants.includes(self) ? this.deps.participant.snapshot() : undefined;
     const plan: EpochPlan = {
-      // Unique without randomness: the counter within this process, the start time across restarts of the node.
-      epochId: `${self}-${this.bootId}-${++this.counter}`,
+      // Random, so no one can send reports or outcomes for an epoch before its plan exists (36 characters, within
+      // the edge's epoch_id bound).
+      epochId: randomUUID(),
       initiator: self,
       participants,
       edges: graph.edges,
@@ -120,18 +198,24 @@ export class ConsensusCoordinator {
       vectorKeys: [...measurementKeys],
       ...(snapshot && graph.rounds > 0 ? { initiatorValue: snapshot } : {}),
     };
+    this.pending.set(plan.epochId, { plan, awaiting: new Set(participants.filter((p) => p !== self)) });
     for (const p of participants) if (p !== self) transport.send(p, { kind: 'plan', from: self, plan });
     // A participant needs at most one round timeout per round (a neighbour dropping), plus slack for the messages.
     const deadlineMs = this.deps.roundTimeoutMs * Math.max(1, plan.rounds) + 1_000;
-    const settled = await Promise.allSettled(
-      participants.map((p) =>
-        p === self
-          ? this.deps.participant.run(plan, snapshot)
-          : this.reports.get(plan.epochId, p, deadlineMs, `${p}'s report for epoch ${plan.epochId}`),
-      ),
-    );
+    let settled: PromiseSettledResult<EpochReport>[];
+    try {
+      settled = await Promise.allSettled(
+        participants.map((p) =>
+          p === self
+            ? this.deps.participant.run(plan, snapshot)
+            : this.reports.get(plan.epochId, p, deadlineMs, `${p}'s report for epoch ${plan.epochId}`),
+        ),
+      );
+    } finally {
+      this.pending.delete(plan.epochId);
+      this.reports.forget(plan.epochId);
+    }
     const timeSeconds = (clock.monotonicMs() - started) / 1000;
-    if (this.counter % 256 === 0) this.reports.collect(60_000);
     const reports = new Map<string, EpochReport>();
     settled.forEach((s, i) => {
       const member = participants[i] as string;
@@ -142,7 +226,7 @@ export class ConsensusCoordinator {
           'member failed epoch',
         );
     });
-    const measured = measureEpoch(members, reports, this.deps.epsilon);
+    const measured = measureEpoch(members, reports, this.deps.epsilon, this.deps.resilienceF ?? 0);
     const outcome: EpochOutcome = {
       epochId: plan.epochId,
       initiator: self,
@@ -160,7 +244,7 @@ export class ConsensusCoordinator {
       vectorKeys: plan.vectorKeys,
       agreed: measured.agreed,
     };
-    this.receive(outcome);
+    this.receive(outcome, startedAt);
     for (const m of reports.keys()) if (m !== self) transport.send(m, { kind: 'outcome', from: self, outcome });
     const fields = {
       operation: 'consensus_epoch',

@@ -67,3 +67,15 @@ export type { MeasuredEpoch } from './outcome.js';
 export { EpochParticipant } from './participant.js';
 export type { ParticipantDeps, PeerTransport } from './participant.js';
 export { Mailbox } from './mailbox.js';
+export type { MailboxLimits } from './mailbox.js';
+export { checkOutcome, checkPlan, checkReport, checkRound, defaultLimits, MAX_ROUND_TIMEOUT_MS } from './checks.js';
+export type { ConsensusLimits, ConsensusRejection, KnownEpoch, Refusal } from './checks.js';
+export { suspectsOf } from './outcome.js';
+export {
+  analyzeResilience,
+  MAX_ROBUSTNESS_NODES,
+  resilientStep,
+  robustnessWitness,
+  trimmedUpdate,
+} from './resilience.js';
+export type { ResilienceAnalysis, RobustnessWitness } from './resilience.js';

@@ -1,13 +1,17 @@
 // Consensus as a node runs it: the coordinator and participant wired to a transport, readiness, test hooks.
-import type { ClusterConfig } from '../config/index.js';
+import { consensusDefaults, type ClusterConfig } from '../config/index.js';
 import type { CheckResult } from '../health/index.js';
 import type { ConsensusMetrics } from '../metrics/index.js';
 import { TriadError, type Clock, type Logger } from '../shared/index.js';
+import type { ConsensusLimits, ConsensusRejection } from './checks.js';
 import { ConsensusCoordinator, type RunEpochOptions } from './coordinator.js';
 import { createEpochPlanner, topologyLabel } from './epoch-planner.js';
 import { measurementKeys } from './measurement.js';
 import type { ConsensusMessage, EpochOutcome } from './messages.js';
+import { suspectsOf } from './outcome.js';
 import { EpochParticipant, type PeerTransport } from './participant.js';
+import { analyzeResilience } from './resilience.js';
+import { graphFromCluster } from './topology.js';
 
 export interface ConsensusDeps {
   self: string;
@@ -24,6 +28,8 @@ export interface ConsensusDeps {
   metrics: ConsensusMetrics;
   /** Lets tests set this node's measurement directly (TRIAD_TEST_HOOKS=1). */
   testHooks: boolean;
+  /** A peer's consensus message dropped by a check (triad_peer_messages_rejected_total{reason}). */
+  onRejected?: (reason: ConsensusRejection) => void;
 }
 
 export type Consensus = ReturnType<typeof createConsensus>;
@@ -31,6 +37,30 @@ export type Consensus = ReturnType<typeof createConsensus>;
 export function createConsensus(deps: ConsensusDeps) {
   const { self, cluster, clock, log } = deps;
   const members = cluster.instances.map((i) => i.name);
+  const c = cluster.consensus;
+  const limits: ConsensusLimits = {
+    maxClockSkewMs: c.maxClockSkewMs ?? consensusDefaults.maxClockSkewMs,
+    maxRounds: c.maxRounds ?? consensusDefaults.maxRounds,
+    maxConcurrentEpochs: c.maxConcurrentEpochs ?? consensusDefaults.maxConcurrentEpochs,
+    mailboxMaxEpochs: c.mailbox?.maxEpochs ?? consensusDefaults.mailboxMaxEpochs,
+    mailboxTtlMs: c.mailbox?.ttlMs ?? consensusDefaults.mailboxTtlMs,
+  };
+  const resilience = c.resilience ?? { f: 0, rounds: consensusDefaults.resilientRounds };
+  const graph = graphFromCluster(cluster);
+  if (resilience.f > 0) {
+    // Promising to tolerate f liars on a graph that cannot is worse than not promising: refuse to start.
+    const verdict = analyzeResilience(graph, resilience.f);
+    if (!verdict.tolerates) {
+      throw new TriadError('CONFIG_INVALID', `consensus.resilience.f = ${resilience.f}: ${verdict.reason}`);
+    }
+    if (resilience.rounds > limits.maxRounds) {
+      throw new TriadError(
+        'CONFIG_INVALID',
+        `consensus.resilience.rounds ${resilience.rounds} exceeds consensus.max_rounds ${limits.maxRounds}`,
+      );
+    }
+  }
+  const edgeWeights = new Map(graph.edges.map(([a, b, w]) => [[a, b].sort().join('\u0000'), w]));
   let testMeasurement: number[] | undefined;
   const listeners: ((outcome: EpochOutcome) => void)[] = [];
   const participant = new EpochParticipant({
@@ -39,12 +69,16 @@ export function createConsensus(deps: ConsensusDeps) {
     transport: deps.transport,
     measure: () => testMeasurement ?? deps.measure(),
     log,
+    members,
+    configuredEdge: (a, b, weight) => edgeWeights.get([a, b].sort().join('\u0000')) === weight,
+    limits,
+    resilienceF: resilience.f,
   });
   const coordinator = new ConsensusCoordinator({
     self,
     members,
     topology: topologyLabel(cluster),
-    planGraph: createEpochPlanner(cluster, cluster.consensus.epsilon),
+    planGraph: createEpochPlanner(cluster, cluster.consensus.epsilon, resilience),
     epsilon: cluster.consensus.epsilon,
     roundTimeoutMs: cluster.consensus.roundTimeoutMs,
     isReachable: deps.isReachable,
@@ -52,8 +86,24 @@ export function createConsensus(deps: ConsensusDeps) {
     transport: deps.transport,
     clock,
     log,
+    limits,
+    resilienceF: resilience.f,
+    ...(deps.onRejected ? { onRejected: deps.onRejected } : {}),
     onOutcome: (outcome) => {
       deps.metrics.record(outcome);
+      if (resilience.f > 0) {
+        const suspects = suspectsOf(outcome, resilience.f);
+        deps.metrics.recordSuspects(
+          outcome.members.map((m) => m.member),
+          suspects,
+        );
+        if (suspects.length > 0) {
+          log.warn(
+            { operation: 'consensus_epoch', epoch_id: outcome.epochId, suspects },
+            "consensus suspects: values outside the other members' agreement (W-MSR trimmed them)",
+          );
+        }
+      }
       for (const listener of listeners) listener(outcome);
     },
   });

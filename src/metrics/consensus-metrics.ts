@@ -14,6 +14,11 @@ export interface EpochFigures {
 export interface ConsensusMetrics {
   /** Publishes one epoch's outcome (every node does, for the outcomes it takes part in or receives). */
   record(epoch: EpochFigures): void;
+  /**
+   * W-MSR's verdict on the last epoch: 1 for each member flagged as reporting values outside the others' agreement,
+   * 0 for the rest. `members` come from the configured cluster only, so the series are bounded.
+   */
+  recordSuspects(members: readonly string[], suspects: readonly string[]): void;
 }
 
 /** The `result` label of consensus_epochs_total. */
@@ -70,6 +75,12 @@ export function createConsensusMetrics(registry: Registry, topology: string): Co
     labelNames: ['member'],
     registers,
   });
+  const suspect = new Gauge({
+    name: 'consensus_suspect',
+    help: "1 when the member's values sat outside the other members' agreement in the last epoch (W-MSR), else 0.",
+    labelNames: ['member'],
+    registers,
+  });
   roundsTotal.inc({ topology }, 0);
   for (const result of epochResults) epochs.inc({ topology, result }, 0);
   return {
@@ -83,6 +94,9 @@ export function createConsensusMetrics(registry: Registry, topology: string): Co
       epochs.inc({ ...labels, result: epoch.converged ? 'converged' : 'diverged' });
       lambda2.set(labels, epoch.lambda2);
       for (const m of epoch.members) divergence.set({ member: m.member }, m.divergence);
+    },
+    recordSuspects(members, suspects) {
+      for (const member of members) suspect.set({ member }, suspects.includes(member) ? 1 : 0);
     },
   };
 }

@@ -18,8 +18,24 @@ export interface NodeMetrics {
   connectionsRefused: Counter<'reason'>;
 }
 
-/** Why a peer message is dropped: its `from` is not its certificate's instance, or not a member of the cluster. */
-export const peerRejectionReasons = ['from_mismatch', 'unknown_member'] as const;
+/**
+ * Why a peer message is dropped: its `from` is not its certificate's instance, or not a member of the cluster; or a
+ * consensus check refused it (docs/consensus.md): a plan, round, report or outcome out of bounds, for an epoch this
+ * node has no part in, dated too far from this node's clock, a full mailbox, too many epochs at once.
+ */
+export const peerRejectionReasons = [
+  'from_mismatch',
+  'unknown_member',
+  'invalid_plan',
+  'invalid_round',
+  'invalid_report',
+  'invalid_outcome',
+  'unknown_epoch',
+  'stale',
+  'future',
+  'mailbox_full',
+  'too_many_epochs',
+] as const;
 /**
  * Why a call is refused: no valid certificate (UNAUTHENTICATED), a role the method does not allow, a request over
  * its size bound (RESOURCE_EXHAUSTED), or one with a field outside its bounds (INPUT_INVALID).
@@ -72,7 +88,7 @@ export function createNodeMetrics(registry: Registry): NodeMetrics {
     peerMessagesRejected: withZeros(
       new Counter({
         name: 'triad_peer_messages_rejected_total',
-        help: 'Peer messages dropped: from another instance than the certificate names, or from a non-member.',
+        help: 'Peer messages dropped: from another instance than the certificate names, a non-member, or failing a consensus check.',
         labelNames: ['reason'],
         registers,
       }),

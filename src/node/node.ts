@@ -128,6 +128,7 @@ export function createNode(deps: NodeDeps): TriadNode {
     log,
     metrics: metrics.consensus,
     testHooks: config.env.testHooks,
+    onRejected: (reason) => metrics.node.peerMessagesRejected.inc({ reason }),
   });
   const layers = createLayers({
     self: self.name,

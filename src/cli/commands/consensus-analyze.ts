@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { jsonOption, optionalString, writeJson, type CliIO, type Command, type ParsedValues } from '../command.js';
 import { TriadError } from '../../shared/index.js';
-import type { ConsensusAnalysis, Graph } from '../../consensus/index.js';
+import type { ConsensusAnalysis, Graph, ResilienceAnalysis } from '../../consensus/index.js';
 
 const subcommands = ['analyze'];
 
@@ -10,7 +10,7 @@ export const consensusCommand: Command = {
   name: 'consensus',
   usage:
     'triad consensus analyze (--topology <spec> | --graph <file>) [--x0 <v1,v2,…>] [--epsilon <ε>] [--step <a>] ' +
-    '[--t <time>] [--json]',
+    '[--t <time>] [--resilience <f>] [--json]',
   positionals: [
     {
       name: 'analyze',
@@ -44,12 +44,20 @@ export const consensusCommand: Command = {
       description: 'step size for x ← x − a·Lx (default a* = 2/(λ₂+λ_max)); a diverging step is refused',
     },
     t: { type: 'string', value: 'time', description: 'also compute x(t) = e^(−Lt)·x0, the continuous-time state' },
+    resilience: {
+      type: 'string',
+      value: 'f',
+      description:
+        'whether W-MSR with f (consensus.resilience.f) tolerates f lying nodes: (f+1, f+1)-robustness and, for liars ' +
+        'that tell each neighbour something different, (f+1)-robustness of what any f removed nodes leave (≤ 12 nodes)',
+    },
     ...jsonOption,
   },
   examples: [
     'triad consensus analyze --topology K5',
     'triad consensus analyze --topology ring:8 --x0 1,2,3,4,5,6,7,8 --json',
     'triad consensus analyze --graph graph.json --epsilon 1e-9 --t 0.5',
+    'triad consensus analyze --topology K5 --resilience 1',
   ],
   async run(values, positionals, io) {
     const sub = positionals[0];
@@ -84,6 +92,10 @@ async function analyze(values: ParsedValues, io: CliIO): Promise<number> {
   const t = numberFlag(values, 't');
   if (t !== undefined && t < 0) throw new TriadError('INPUT_INVALID', `--t ${t}: expected a time ≥ 0`);
   const flagX0 = numberList(values, 'x0');
+  const f = numberFlag(values, 'resilience');
+  if (f !== undefined && !(Number.isInteger(f) && f >= 0 && f <= 5)) {
+    throw new TriadError('INPUT_INVALID', `--resilience ${f}: expected a whole number of liars from 0 to 5`);
+  }
 
   // mathjs takes about half a second to load: only this command pays for it, not `triad status`.
   const consensus = await import('../../consensus/index.js');
@@ -109,8 +121,12 @@ async function analyze(values: ParsedValues, io: CliIO): Promise<number> {
     ...(x0 ? { x0 } : {}),
     ...(t !== undefined ? { t } : {}),
   });
-  if (values.json) writeJson(io, analysis);
-  else io.stdout.write(render(analysis, graphFile ?? topology ?? '', graph.edges.length, t));
+  const resilience = f !== undefined ? consensus.analyzeResilience(graph, f) : undefined;
+  if (values.json) writeJson(io, resilience ? { ...analysis, resilience } : analysis);
+  else {
+    io.stdout.write(render(analysis, graphFile ?? topology ?? '', graph.edges.length, t));
+    if (resilience) io.stdout.write(renderResilience(resilience));
+  }
   return 0;
 }
 
@@ -194,4 +210,13 @@ function render(a: ConsensusAnalysis, source: string, edges: number, t: number |
     ...(a.note ? [`note: ${a.note}`] : []),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function renderResilience(r: ResilienceAnalysis): string {
+  const verdict = r.tolerates ? 'tolerates' : 'does not tolerate';
+  return (
+    `  resilience  f = ${r.f}: (${r.f + 1}, ${r.f + 1})-robust ${r.robust ? 'yes' : 'no'}; ` +
+    `W-MSR ${verdict} ${r.f} lying node${r.f === 1 ? '' : 's'}\n` +
+    `  why         ${r.reason}\n`
+  );
 }

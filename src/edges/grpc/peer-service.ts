@@ -56,8 +56,13 @@ export function peerService(deps: PeerServiceDeps): { service: UntypedServiceImp
           );
           return;
         }
-        const message = fromWirePeerMessage(wire);
-        if (message) deps.deliver(message);
+        // A data handler must never throw: nothing awaits it, and an exception here would end the process.
+        try {
+          const message = fromWirePeerMessage(wire);
+          if (message) deps.deliver(message);
+        } catch (err) {
+          log.error({ operation: 'peer_link', from: wire.from, err }, 'peer message failed');
+        }
       });
       call.on('end', answer);
       call.on('error', () => open.delete(answer));

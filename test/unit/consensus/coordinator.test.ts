@@ -198,6 +198,6 @@ test('an older outcome arriving after a newer one does not replace it', async ()
   const second = nodes[0]!.runEpoch();
   await clock.advance(0);
   const newer = await second;
-  nodes[2]!.receive(older);
+  nodes[2]!.deliver({ kind: 'outcome', from: 'alpha', outcome: older });
   expect(nodes[2]!.last()?.epochId).toBe(newer.epochId);
 });
