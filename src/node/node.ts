@@ -31,7 +31,7 @@ import { PeerSet } from '../membership/index.js';
 import type { TriadMetrics } from '../metrics/index.js';
 import { createNodeRuntime, type OperationSink } from '../runtime/index.js';
 import { TriadError, triadVersion, type Clock, type Logger } from '../shared/index.js';
-import { createPool, type StoragePool } from '../storage/index.js';
+import { createPool, type AuditKey, type StoragePool } from '../storage/index.js';
 
 export interface NodeDeps {
   config: TriadConfig;
@@ -41,6 +41,8 @@ export interface NodeDeps {
   metrics: TriadMetrics;
   databaseUrl: string;
   credentials: TransportCredentials;
+  /** The audit chain's HMAC key (read by the composition root from config's audit.key_file). */
+  auditKey: AuditKey;
   /** How callers are authenticated: the cluster CA and name (mutual TLS), or none (plaintext, loopback only). */
   trust: { caFile: string; cluster: string } | 'plaintext-loopback';
   /** The node's certificate for HTTPS on /metrics, /health, /ready; absent serves plain HTTP (loopback only). */
@@ -104,6 +106,7 @@ export function createNode(deps: NodeDeps): TriadNode {
     timing,
     compressed: config.env.profile === 'demo',
     pool,
+    auditKey: deps.auditKey,
     sink,
     liveState,
     metrics: metrics.runtime,
@@ -134,6 +137,7 @@ export function createNode(deps: NodeDeps): TriadNode {
     heartbeatTimeoutMs: cluster.heartbeat.timeoutMs,
     databaseUrl: deps.databaseUrl,
     pool,
+    auditKey: deps.auditKey,
     election,
     clock,
     log,
