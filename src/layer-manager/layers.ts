@@ -7,6 +7,7 @@ import { TriadError, type Clock, type Logger } from '../shared/index.js';
 import {
   appendAudit,
   probe,
+  sealLegacyRows,
   verifyAudit,
   withTransaction,
   type AuditEntry,
@@ -220,6 +221,10 @@ export function createLayers(deps: LayersDeps) {
     },
     async start(): Promise<void> {
       applyMetrics(applier.applied);
+      // A database from before the audit key: seal its unkeyed rows and versions before anything is applied from it.
+      const sealed = await sealLegacyRows(pool, deps.auditKey);
+      if (sealed > 0)
+        log.info({ operation: 'audit_seal', rows: sealed }, 'sealed audit rows from before the audit key');
       await applier.start();
       leadership.start();
       await probeStorage();

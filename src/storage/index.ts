@@ -36,7 +36,14 @@ export {
   toHashInput,
 } from './stores/audit-log.js';
 export type { AuditEntry, AuditHashInput, AuditKey, AuditRecord, AuditRow, HashAlg } from './stores/audit-log.js';
-export { anchorOf, checkVersionSeal, parseAnchor, verifyAudit } from './stores/audit-verify.js';
+export {
+  anchorOf,
+  checkVersionSeal,
+  parseAnchor,
+  sealCommand,
+  sealLegacyRows,
+  verifyAudit,
+} from './stores/audit-verify.js';
 export type { AuditAnchor, AuditVerification, VersionSeal } from './stores/audit-verify.js';
 export { consensusMeasurementStore } from './stores/consensus-measurements.js';
 export type { ConsensusMeasurementRow, ConsensusMeasurementStore } from './stores/consensus-measurements.js';

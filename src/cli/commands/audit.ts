@@ -141,7 +141,7 @@ function writeAnchor(
 ): number {
   const line = anchorOf(
     key,
-    { rows: result.rows, id: result.head.id, hash: result.head.hash },
+    { rows: result.rows, legacyRows: result.legacyRows, id: result.head.id, hash: result.head.hash },
     new Date(io.clock.now()),
   );
   const out = typeof values.out === 'string' ? path.resolve(io.cwd, values.out) : undefined;

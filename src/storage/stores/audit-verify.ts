@@ -1,7 +1,9 @@
 import { createHmac } from 'node:crypto';
+import type pg from 'pg';
 import { TriadError } from '../../shared/index.js';
-import type { Queryable } from '../pool.js';
-import { canonicalJson, genesisHash, rowHashMatches, type AuditKey, type AuditRow } from './audit-log.js';
+import { lockKeys } from '../locks.js';
+import { withTransaction, type Queryable } from '../pool.js';
+import { appendAudit, canonicalJson, genesisHash, rowHashMatches, type AuditKey, type AuditRow } from './audit-log.js';
 import { versionHash, type RawVersionRow } from './desired-state-versions.js';
 
 /**
@@ -13,6 +15,8 @@ export interface AuditAnchor {
   /** 0 and the genesis hash when the log was empty. */
   headId: number;
   headHash: string;
+  /** Rows from before migration 003 (unkeyed): no row past them may be unkeyed. */
+  legacyRows: number;
   /** ISO time the anchor was taken. */
   at: string;
 }
@@ -24,7 +28,7 @@ export type AuditVerification =
       /** Rows written before migration 003 (unkeyed SHA-256), sealed by the first keyed row after them. */
       legacyRows: number;
       versions: number;
-      /** Versions created by legacy rows: they carry no content hash, see docs/security.md. */
+      /** Versions created by legacy rows, checked against the hashes the seal row carries. */
       legacyVersions: number;
       head: { id: number; hash: string };
     }
@@ -63,6 +67,8 @@ export async function verifyAudit(
   /** version → the keyed row that created it and the hash it carries; versions created by legacy rows. */
   const seals = new Map<number, { id: number; versionHash: string }>();
   const legacyCreated = new Set<number>();
+  let legacySeal: { id: number; hashes: Record<string, unknown> } | undefined;
+  let lastLegacyId: number | undefined;
   for (let afterId = '0'; ;) {
     const { rows } = await db.query<AuditRow>('SELECT * FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2', [
       afterId,
@@ -83,6 +89,11 @@ export async function verifyAudit(
           'an unkeyed (sha256) row after keyed rows: only rows written before migration 003 may be unkeyed',
         );
       }
+      if (row.hash_alg === 'sha256' && anchor && legacyRows >= anchor.legacyRows) {
+        return broken(
+          `an unkeyed (sha256) row, but the anchor of ${anchor.at} counts ${anchor.legacyRows} unkeyed rows in all: rewritten as unkeyed`,
+        );
+      }
       const { ok, computed } = rowHashMatches(key, row);
       if (!ok) {
         return broken(
@@ -99,9 +110,12 @@ export async function verifyAudit(
       const version = row.after_version === null ? undefined : Number(row.after_version);
       if (row.hash_alg === 'sha256') {
         legacyRows++;
+        lastLegacyId = id;
         if (version !== undefined) legacyCreated.add(version);
       } else {
         keyedSeen = true;
+        if (row.command === sealCommand && legacySeal === undefined)
+          legacySeal = { id, hashes: versionHashesOf(row.args) };
         if (version !== undefined && row.version_hash !== null)
           seals.set(version, { id, versionHash: row.version_hash });
       }
@@ -111,6 +125,14 @@ export async function verifyAudit(
     }
     if (rows.length < pageSize) break;
     afterId = rows[rows.length - 1]!.id;
+  }
+  if (legacyRows > 0 && !keyedSeen) {
+    return {
+      ok: false,
+      rows: checked,
+      ...(lastLegacyId !== undefined ? { brokenAt: lastLegacyId } : {}),
+      reason: `the ${legacyRows} unkeyed rows are not sealed by a keyed row: a node seals rows from before migration 003 when it starts; if one has started since the upgrade, keyed rows were rewritten as unkeyed`,
+    };
   }
   if (anchor && !anchorSeen) {
     const missing = anchor.rows - checked;
@@ -146,6 +168,15 @@ export async function verifyAudit(
           };
         }
       } else if (legacyCreated.has(version)) {
+        if (legacySeal?.hashes[String(version)] !== versionHash(row)) {
+          return {
+            ok: false,
+            rows: checked,
+            version,
+            ...(legacySeal ? { brokenAt: legacySeal.id } : {}),
+            reason: `desired-state version ${version} (from before migration 003) does not match the hash the seal row ${legacySeal?.id ?? '(none)'} carries: the version was rewritten`,
+          };
+        }
         legacyVersions++;
       } else {
         return {
@@ -201,17 +232,75 @@ export async function checkVersionSeal(db: Queryable, key: AuditKey, version: nu
         : `the audit row ${first.id} that created version ${version} does not verify with the audit key`,
     };
   }
-  // Versions written before migration 003 are sealed only by the chain (docs/security.md, "Audit").
-  const legacy = audit.find((a) => a.hash_alg === 'sha256' && rowHashMatches(key, a).ok);
-  if (legacy) return { ok: true, legacy: true, auditRow: Number(legacy.id) };
-  return { ok: false, reason: `version ${version} has no audit row that created it` };
+  // A version from before migration 003: its hash is in the seal row every node writes on its first keyed start.
+  if (!audit.some((a) => a.hash_alg === 'sha256'))
+    return { ok: false, reason: `version ${version} has no audit row that created it` };
+  const { rows: sealRows } = await db.query<AuditRow>(
+    `SELECT * FROM audit_log WHERE command = $1 AND hash_alg = 'hmac-sha256' ORDER BY id LIMIT 1`,
+    [sealCommand],
+  );
+  const seal = sealRows[0];
+  if (!seal) return { ok: false, reason: `version ${version} predates the audit key and no seal row covers it yet` };
+  if (!rowHashMatches(key, seal).ok)
+    return { ok: false, reason: `the seal row ${seal.id} does not verify with the audit key` };
+  if (versionHashesOf(seal.args)[String(version)] !== versionHash(row))
+    return { ok: false, reason: `version ${version} does not match the hash the seal row ${seal.id} carries` };
+  return { ok: true, legacy: true, auditRow: Number(seal.id) };
+}
+
+/** The command of the row that seals the rows and versions from before migration 003. */
+export const sealCommand = 'triad audit seal';
+
+function versionHashesOf(args: unknown): Record<string, unknown> {
+  const hashes = (args as { version_hashes?: unknown } | null)?.version_hashes;
+  return typeof hashes === 'object' && hashes !== null ? (hashes as Record<string, unknown>) : {};
+}
+
+/**
+ * Upgrading a database from before migration 003: when the chain ends in unkeyed rows, appends one keyed row after
+ * them that carries the hash of every desired-state version there is. Its MAC covers the last unkeyed hash, so the
+ * old rows can no longer be rewritten unnoticed, and the versions they created get the check new ones have. Nodes
+ * call it on start; concurrent callers take turns on the audit lock and only the first writes. Resolves with the
+ * number of rows it sealed (0 when there was nothing to do).
+ */
+export async function sealLegacyRows(pool: pg.Pool, key: AuditKey): Promise<number> {
+  return withTransaction(pool, async (client) => {
+    await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKeys.auditLog]);
+    const { rows: last } = await client.query<{ hash_alg: string }>(
+      'SELECT hash_alg FROM audit_log ORDER BY id DESC LIMIT 1',
+    );
+    if (last[0]?.hash_alg !== 'sha256') return 0;
+    const { rows: counted } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM audit_log WHERE hash_alg = 'sha256'`,
+    );
+    const { rows: versions } = await client.query<RawVersionRow>(
+      'SELECT * FROM desired_state_versions ORDER BY version',
+    );
+    const legacy = counted[0]?.n ?? 0;
+    await appendAudit(client, key, {
+      actor: 'triad',
+      command: sealCommand,
+      args: {
+        legacy_rows: legacy,
+        version_hashes: Object.fromEntries(versions.map((v) => [String(Number(v.version)), versionHash(v)])),
+      },
+      correlation_id: 'audit-seal',
+      outcome: `sealed ${legacy} unkeyed rows and ${versions.length} versions`,
+    });
+    return legacy;
+  });
 }
 
 /** The anchor of a verified chain, MAC'd with the key so a copy edited on its way is refused. */
-export function anchorOf(key: AuditKey, head: { rows: number; id: number; hash: string }, at: Date): string {
+export function anchorOf(
+  key: AuditKey,
+  head: { rows: number; legacyRows: number; id: number; hash: string },
+  at: Date,
+): string {
   const fields = {
     format: anchorFormat,
     rows: head.rows,
+    legacy_rows: head.legacyRows,
     head_id: head.id,
     head_hash: head.hash,
     at: at.toISOString(),
@@ -251,6 +340,7 @@ export function parseAnchor(key: AuditKey, text: string, source: string): AuditA
     v === null ||
     v.format !== anchorFormat ||
     !Number.isSafeInteger(v.rows) ||
+    !Number.isSafeInteger(v.legacy_rows) ||
     !Number.isSafeInteger(v.head_id) ||
     typeof v.head_hash !== 'string' ||
     !/^[0-9a-f]{64}$/.test(v.head_hash) ||
@@ -258,11 +348,17 @@ export function parseAnchor(key: AuditKey, text: string, source: string): AuditA
     typeof v.mac !== 'string'
   ) {
     throw bad(
-      `not a ${anchorFormat} anchor (fields format, rows, head_id, head_hash, at, mac), received "${line.slice(0, 80)}"`,
+      `not a ${anchorFormat} anchor (fields format, rows, legacy_rows, head_id, head_hash, at, mac), received "${line.slice(0, 80)}"`,
     );
   }
   const { mac, ...fields } = v;
   if (anchorMac(key, fields) !== mac)
     throw bad('the anchor does not verify with the audit key (edited, or another key)');
-  return { rows: v.rows as number, headId: v.head_id as number, headHash: v.head_hash, at: v.at };
+  return {
+    rows: v.rows as number,
+    legacyRows: v.legacy_rows as number,
+    headId: v.head_id as number,
+    headHash: v.head_hash,
+    at: v.at,
+  };
 }
