@@ -97,8 +97,10 @@ export function adminService(deps: AdminServiceDeps): UntypedServiceImplementati
       return {};
     }),
     RunR6Orchestration: unaryHandler<{ actor: string }, R6Result>(log, 'RunR6Orchestration', async (req) => {
-      // Audited where it is received, before it runs or is forwarded to the leader (which audits its own receipt).
-      await layers.audit(actionEntry('triad run-r6-orchestration', {}, req.actor));
+      // Audited where the operator's call arrives, before it runs or is forwarded to the leader. The leader does not
+      // audit a node's forward again: the node that forwarded it wrote the row, naming the operator.
+      if (callContext.getStore()?.caller?.role !== 'node')
+        await layers.audit(actionEntry('triad run-r6-orchestration', {}, req.actor));
       return toWireR6(await runtime.runR6());
     }),
     InjectFault: unaryHandler<InjectFaultRequest, InjectFaultReply>(log, 'InjectFault', async (request) => {
