@@ -255,7 +255,7 @@ export function createNode(deps: NodeDeps): TriadNode {
       heartbeat: () => ({ instance: self.name, uptimeSeconds: uptimeSeconds(), ready: evaluate().ready }),
     }),
     Peer: peerEdge.service,
-    Admin: adminService({ log, layers, consensus, runtime }),
+    Admin: adminService({ log, layers, consensus, runtime, members }),
     Ingest: ingestService({ log, record }),
   });
   let http: HttpServer | undefined;

@@ -38,6 +38,8 @@ export interface AdminServiceDeps {
   layers: Pick<Layers, 'parse' | 'mutate' | 'checkHealth' | 'history' | 'latest' | 'verifyAudit' | 'audit'>;
   consensus: Pick<Consensus, 'runEpoch' | 'setTestMeasurement'>;
   runtime: Pick<NodeRuntime, 'runR6' | 'setFault'>;
+  /** The cluster's instances: a forced sync naming others is refused before it is audited. */
+  members: readonly string[];
 }
 
 /** History pages: 20 by default, at most 1,000 versions per call. */
@@ -86,7 +88,17 @@ export function adminService(deps: AdminServiceDeps): UntypedServiceImplementati
       log,
       'ForceConsensusSync',
       async (req) => {
-        // Audited before it takes effect: if the row cannot be written, no epoch runs.
+        // Bad input is refused before anything is written; then audited before it takes effect: if the row cannot
+        // be written, no epoch runs.
+        const unknown = req.instances.filter((i) => !deps.members.includes(i));
+        if (unknown.length > 0)
+          throw new TriadError(
+            'INPUT_INVALID',
+            `unknown instance${unknown.length > 1 ? 's' : ''} ${unknown
+              .slice(0, 5)
+              .map((u) => `"${u.slice(0, 64)}"`)
+              .join(', ')} (cluster: ${deps.members.join(', ')})`,
+          );
         const flags = req.instances.length > 0 ? ` --instances ${req.instances.join(',')}` : '';
         await layers.audit(actionEntry(`triad force-consensus-sync${flags}`, { instances: req.instances }));
         return toWireOutcome(await consensus.runEpoch(req.instances.length > 0 ? { instances: req.instances } : {}));

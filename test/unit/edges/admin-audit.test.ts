@@ -33,7 +33,13 @@ function edge(auditFails: boolean) {
       return Promise.reject(new Error('no R6 in this test'));
     },
   } as unknown as Runtime;
-  const service = adminService({ log: pino({ level: 'silent' }), layers, consensus, runtime });
+  const service = adminService({
+    log: pino({ level: 'silent' }),
+    layers,
+    consensus,
+    runtime,
+    members: ['alpha', 'beta', 'gamma'],
+  });
   const call = (method: string, request: object, role = 'operator') =>
     new Promise<unknown>((resolve) => {
       const metadata = new Metadata();
@@ -69,6 +75,14 @@ describe('Admin actions that change no desired state are audited before they act
     const { events, call } = edge(true);
     expect(await call('ForceConsensusSync', { instances: [] })).toMatchObject({ details: 'audit store refuses' });
     expect(await call('RunR6Orchestration', { actor: '' })).toMatchObject({ details: 'audit store refuses' });
+    expect(events).toEqual([]);
+  });
+
+  test('a forced sync naming an unknown instance is refused before anything is written', async () => {
+    const { events, call } = edge(false);
+    expect(await call('ForceConsensusSync', { instances: ['alpha', 'zeta'] })).toMatchObject({
+      details: 'unknown instance "zeta" (cluster: alpha, beta, gamma)',
+    });
     expect(events).toEqual([]);
   });
 
