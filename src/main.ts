@@ -1,7 +1,7 @@
 // Composition root of a node process: reads config once, wires the components, owns process signals.
 import { Registry } from 'prom-client';
 import { loadConfig, servesHttps, type TriadConfig } from './config/index.js';
-import { certificateLayout } from './certs/index.js';
+import { certificateLayout, readAuditKey } from './certs/index.js';
 import { mutualTlsCredentials, plaintextCredentials } from './connections/index.js';
 import { topologyLabel } from './consensus/index.js';
 import { createOperationSink } from './ingest/index.js';
@@ -37,6 +37,8 @@ export async function runNode(options: RunNodeOptions): Promise<number> {
       'DATABASE_URL is not set: a node keeps desired state and history in PostgreSQL. `triad up` runs a local cluster with an embedded PostgreSQL and sets it for its nodes; to run a node yourself, set DATABASE_URL=postgres://user@host:5432/db',
     );
   }
+  // Read before anything starts: a node without its audit key could neither write audit rows nor check versions.
+  const auditKey = readAuditKey(config.auditKeyFile);
   const metrics = createMetrics(new Registry(), { layers: config.layers, topology: topologyLabel(config.cluster) });
   // Mutual TLS with this instance's certificate (re-read when rotated), or plaintext where config allowed it.
   const certs = certificateLayout(config.certsDir);
@@ -53,6 +55,7 @@ export async function runNode(options: RunNodeOptions): Promise<number> {
     metrics,
     databaseUrl: config.env.databaseUrl,
     credentials,
+    auditKey,
     trust: tls.enabled ? { caFile: certs.caCert, cluster: config.cluster.name } : 'plaintext-loopback',
     ...(mutual && servesHttps(config.cluster, hostOf(config, options.instance))
       ? { httpsCertificates: mutual.certificates }

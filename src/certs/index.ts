@@ -1,3 +1,4 @@
+export { auditKeyBytes, auditKeyFileName, ensureAuditKey, readAuditKey } from './audit-key.js';
 export {
   checkClientName,
   ensureLocalCertificates,

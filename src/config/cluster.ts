@@ -63,6 +63,8 @@ export interface ClusterConfig {
   tls: { enabled: boolean; dir?: string; reloadIntervalMs: number };
   /** /metrics, /health, /ready: HTTPS with the node's certificate (`auto`: unless its host is loopback). */
   http: { tls: 'auto' | 'on' | 'off'; clientCertificates: boolean };
+  /** The audit chain's HMAC key file as written (relative to cluster.yaml); absent: `audit.key` in the certs dir. */
+  audit: { keyFile?: string };
 }
 
 export interface SyntheticFaultConfig {
@@ -209,6 +211,7 @@ const ClusterFile = z.strictObject({
       client_certificates: z.boolean().default(false),
     })
     .prefault({}),
+  audit: z.strictObject({ key_file: z.string().min(1).max(4096).optional() }).prefault({}),
 });
 
 /** The file's schema, with its cross-field rules; `insecure` (--insecure) turns TLS off and must pass them too. */
@@ -327,5 +330,6 @@ export function parseClusterConfig(text: string, options: LoadClusterOptions): C
       reloadIntervalMs: file.tls.reload_interval,
     },
     http: { tls: file.http.tls, clientCertificates: file.http.client_certificates },
+    audit: file.audit.key_file !== undefined ? { keyFile: file.audit.key_file } : {},
   };
 }

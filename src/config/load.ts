@@ -15,6 +15,8 @@ export interface TriadConfig {
   timing: Timing;
   /** The certificate directory, absolute: cluster.yaml's tls.dir (relative to the file) or `<data dir>/certs`. */
   certsDir: string;
+  /** The audit key file, absolute: cluster.yaml's audit.key_file (relative to the file) or `<certsDir>/audit.key`. */
+  auditKeyFile: string;
 }
 
 /**
@@ -82,7 +84,19 @@ export function loadConfig(options: LoadConfigOptions): TriadConfig {
   const certsDir = cluster.tls.dir
     ? path.resolve(path.dirname(clusterFile), cluster.tls.dir)
     : path.join(env.dataDir, 'certs');
-  return { cluster, layers, clusterFile, env, timing: resolveTiming(cluster, layers, env.profile), certsDir };
+  // Named here rather than imported from certs/: config is the domain core's root and imports no component.
+  const auditKeyFile = cluster.audit.keyFile
+    ? path.resolve(path.dirname(clusterFile), cluster.audit.keyFile)
+    : path.join(certsDir, 'audit.key');
+  return {
+    cluster,
+    layers,
+    clusterFile,
+    env,
+    timing: resolveTiming(cluster, layers, env.profile),
+    certsDir,
+    auditKeyFile,
+  };
 }
 
 export function resolveTiming(

@@ -1,5 +1,12 @@
 import { repeatEvery, type Clock, type Logger } from '../shared/index.js';
-import { instanceStateStore, listen, type Listener, type StoragePool } from '../storage/index.js';
+import {
+  checkVersionSeal,
+  instanceStateStore,
+  listen,
+  type AuditKey,
+  type Listener,
+  type StoragePool,
+} from '../storage/index.js';
 import { desiredStateChannel } from './service.js';
 import type { DesiredStateStore, VersionRow } from './state-store.js';
 
@@ -10,6 +17,10 @@ export interface ApplierDeps {
   self: string;
   clock: Clock;
   log: Logger;
+  /** Checks each version's audit row before it is applied (docs/security.md, "Audit"). */
+  auditKey: AuditKey;
+  /** A version refused because its audit row does not verify (counted in a metric). */
+  onRefused?: (version: number, reason: string) => void;
   /** Called with each newly applied version, in order, never twice for one version. */
   onApplied: (row: VersionRow) => void;
   /** Fallback for a missed notification (PostgreSQL drops them while a listener reconnects). */
@@ -26,6 +37,7 @@ export class DesiredStateApplier {
   private listener?: Listener;
   private readonly stopping = new AbortController();
   private poller?: Promise<void>;
+  private refusal?: { version: number; reason: string };
 
   constructor(private readonly deps: ApplierDeps) {
     this.current = deps.store.initial();
@@ -33,6 +45,11 @@ export class DesiredStateApplier {
 
   get applied(): VersionRow {
     return this.current;
+  }
+
+  /** The newest version refused (its audit row does not verify), until a newer one is applied. */
+  get refused(): { version: number; reason: string } | undefined {
+    return this.refusal;
   }
 
   async start(): Promise<void> {
@@ -76,6 +93,21 @@ export class DesiredStateApplier {
   private async applyLatest(): Promise<number> {
     const latest = await this.deps.store.latest(this.deps.pool);
     if (latest.version <= this.current.version) return this.current.version;
+    // Desired state is what this node acts on: a version nobody can show was written through triad (its keyed audit
+    // row missing, or not matching it) is refused, and the node stays on what it has and says so on /ready.
+    const seal = await checkVersionSeal(this.deps.pool, this.deps.auditKey, latest.version);
+    if (!seal.ok) {
+      if (this.refusal?.version !== latest.version) {
+        this.deps.onRefused?.(latest.version, seal.reason);
+        this.deps.log.error(
+          { operation: 'apply_desired_state', version: latest.version, reason: seal.reason },
+          'desired state version refused: its audit row does not verify',
+        );
+      }
+      this.refusal = { version: latest.version, reason: seal.reason };
+      return this.current.version;
+    }
+    this.refusal = undefined;
     this.current = latest;
     this.deps.onApplied(latest);
     this.deps.log.info(

@@ -4,7 +4,17 @@ import { agreedLayerView, instanceLayerFigures, type EpochOutcome } from '../con
 import type { CheckResult } from '../health/index.js';
 import type { LayerMetrics } from '../metrics/index.js';
 import { TriadError, type Clock, type Logger } from '../shared/index.js';
-import { probe, verifyAuditChain, type AuditVerification, type StoragePool } from '../storage/index.js';
+import {
+  appendAudit,
+  probe,
+  sealLegacyRows,
+  verifyAudit,
+  withTransaction,
+  type AuditEntry,
+  type AuditKey,
+  type AuditVerification,
+  type StoragePool,
+} from '../storage/index.js';
 import { DesiredStateApplier } from './applier.js';
 import { createAutoRollback } from './auto-rollback.js';
 import { BandTracker } from './bands.js';
@@ -26,6 +36,8 @@ export interface LayersDeps {
   heartbeatTimeoutMs: number;
   databaseUrl: string;
   pool: StoragePool;
+  /** The audit chain's HMAC key: rows are written with it, versions are checked with it before they are applied. */
+  auditKey: AuditKey;
   /** Who leads the cluster (created before the components that ask it). */
   election: LeaderElection;
   clock: Clock;
@@ -79,12 +91,15 @@ export function createLayers(deps: LayersDeps) {
     self,
     clock,
     log,
+    auditKey: deps.auditKey,
+    onRefused: () => metrics.versionsRefused.inc(),
     onApplied: applyMetrics,
   });
   const agreed = () => agreedFigures(deps.lastOutcome());
   const manager = new LayerManager({
     pool,
     store,
+    auditKey: deps.auditKey,
     layers: deps.layers,
     members,
     clock,
@@ -172,7 +187,15 @@ export function createLayers(deps: LayersDeps) {
       });
     },
     latest: (): Promise<VersionRow> => store.latest(pool),
-    verifyAudit: (): Promise<AuditVerification> => verifyAuditChain(pool),
+    /** The node's own check of the chain (Admin.VerifyAudit); `triad audit verify` does not rely on it. */
+    verifyAudit: (): Promise<AuditVerification> => verifyAudit(pool, deps.auditKey),
+    /**
+     * Audits an admin action that is not a desired-state change (an R6 run, a forced sync) before it takes effect: the
+     * caller acts only once this resolves, so an action whose row could not be written does not happen.
+     */
+    async audit(entry: AuditEntry): Promise<void> {
+      await withTransaction(pool, (client) => appendAudit(client, deps.auditKey, entry));
+    },
     /** A peer's push (Peer.Apply): apply `version` or newer now; resolves with what is applied afterwards. */
     applyAtLeast: (version: number): Promise<number> => applier.applyAtLeast(version),
     state: () => ({
@@ -180,8 +203,12 @@ export function createLayers(deps: LayersDeps) {
       activeLayers: appliedLayerNames(applier.applied.state, self),
       leader: leadership.isLeader,
     }),
-    readinessCheck: (): CheckResult =>
-      storageError ? { ok: false, reason: `storage: ${storageError}` } : { ok: true },
+    readinessCheck: (): CheckResult => {
+      if (storageError) return { ok: false, reason: `storage: ${storageError}` };
+      const refused = applier.refused;
+      if (refused) return { ok: false, reason: `desired state: version ${refused.version} refused: ${refused.reason}` };
+      return { ok: true };
+    },
     /** Every epoch outcome: feeds the hysteresis bands, and the leader's duties. */
     onOutcome(outcome: EpochOutcome): void {
       leadership.onOutcome(outcome);
@@ -194,6 +221,10 @@ export function createLayers(deps: LayersDeps) {
     },
     async start(): Promise<void> {
       applyMetrics(applier.applied);
+      // A database from before the audit key: seal its unkeyed rows and versions before anything is applied from it.
+      const sealed = await sealLegacyRows(pool, deps.auditKey);
+      if (sealed > 0)
+        log.info({ operation: 'audit_seal', rows: sealed }, 'sealed audit rows from before the audit key');
       await applier.start();
       leadership.start();
       await probeStorage();

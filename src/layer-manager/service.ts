@@ -5,6 +5,7 @@ import {
   lockClusterDeployment,
   notify,
   withTransaction,
+  type AuditKey,
   type Queryable,
   type StoragePool,
 } from '../storage/index.js';
@@ -38,6 +39,8 @@ export const desiredStateChannel = 'triad_desired_state';
 export interface LayerManagerDeps {
   pool: StoragePool;
   store: DesiredStateStore;
+  /** Keys the audit rows written here (and so seals each new version into the chain). */
+  auditKey: AuditKey;
   layers: LayersConfig;
   members: readonly string[];
   clock: Clock;
@@ -152,11 +155,17 @@ export class LayerManager {
         refusal = new GateRefusedError(failed, checks);
         // A refused attempt is audited too (it is an admin action), but writes no version.
         if (!options.dryRun)
-          await appendAudit(client, { ...audit, after_version: null, outcome: 'refused: gates', undo_command: null });
+          await appendAudit(client, this.deps.auditKey, {
+            ...audit,
+            after_version: null,
+            outcome: 'refused: gates',
+            undo_command: null,
+          });
         return { plan, targeted: [] };
       }
       if (options.dryRun || !changes) return { plan, targeted: [] };
-      await store.insert(client, {
+      // The version's hash goes into its audit row, under the row's HMAC: nodes check it before they apply the version.
+      const versionHash = await store.insert(client, {
         version: afterVersion,
         label: options.label ?? null,
         state: after,
@@ -167,9 +176,10 @@ export class LayerManager {
         correlationId: options.correlationId,
         createdAt: clock.now(),
       });
-      await appendAudit(client, {
+      await appendAudit(client, this.deps.auditKey, {
         ...audit,
         after_version: afterVersion,
+        version_hash: versionHash,
         outcome: override ? 'applied (gates overridden)' : 'applied',
       });
       await notify(client, desiredStateChannel, String(afterVersion));

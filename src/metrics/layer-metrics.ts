@@ -7,6 +7,8 @@ export interface LayerMetrics {
   desiredStateVersion: Gauge;
   leader: Gauge;
   rollbacks: Counter<'layer' | 'reason'>;
+  /** Versions this node refused to apply because their audit row does not verify (docs/security.md, "Audit"). */
+  versionsRefused: Counter;
 }
 
 export function createLayerMetrics(registry: Registry, config: LayersConfig): LayerMetrics {
@@ -34,6 +36,11 @@ export function createLayerMetrics(registry: Registry, config: LayersConfig): La
       name: 'triad_rollbacks_total',
       help: 'Layer deactivations by rollback on this node: reason is the trigger id (automatic) or "manual".',
       labelNames: ['layer', 'reason'],
+      registers,
+    }),
+    versionsRefused: new Counter({
+      name: 'triad_desired_state_refused_total',
+      help: 'Desired-state versions this node refused to apply: their audit row is missing or does not verify.',
       registers,
     }),
   };

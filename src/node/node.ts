@@ -32,7 +32,7 @@ import { PeerSet } from '../membership/index.js';
 import type { TriadMetrics } from '../metrics/index.js';
 import { createNodeRuntime, type OperationSink } from '../runtime/index.js';
 import { TriadError, triadVersion, type Clock, type Logger } from '../shared/index.js';
-import { alertHistoryStore, createPool, type StoragePool } from '../storage/index.js';
+import { alertHistoryStore, createPool, type AuditKey, type StoragePool } from '../storage/index.js';
 
 export interface NodeDeps {
   config: TriadConfig;
@@ -42,6 +42,8 @@ export interface NodeDeps {
   metrics: TriadMetrics;
   databaseUrl: string;
   credentials: TransportCredentials;
+  /** The audit chain's HMAC key (read by the composition root from config's audit.key_file). */
+  auditKey: AuditKey;
   /** How callers are authenticated: the cluster CA and name (mutual TLS), or none (plaintext, loopback only). */
   trust: { caFile: string; cluster: string } | 'plaintext-loopback';
   /** The node's certificate for HTTPS on /metrics, /health, /ready; absent serves plain HTTP (loopback only). */
@@ -107,6 +109,7 @@ export function createNode(deps: NodeDeps): TriadNode {
     timing,
     compressed: config.env.profile === 'demo',
     pool,
+    auditKey: deps.auditKey,
     sink,
     liveState,
     metrics: metrics.runtime,
@@ -138,6 +141,7 @@ export function createNode(deps: NodeDeps): TriadNode {
     heartbeatTimeoutMs: cluster.heartbeat.timeoutMs,
     databaseUrl: deps.databaseUrl,
     pool,
+    auditKey: deps.auditKey,
     election,
     clock,
     log,
@@ -293,6 +297,7 @@ export function createNode(deps: NodeDeps): TriadNode {
       layers,
       consensus,
       runtime,
+      members,
       ...(nodeConsole ? { consoleLogin: nodeConsole.login } : {}),
     }),
     Ingest: ingestService({ log, record }),

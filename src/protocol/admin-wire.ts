@@ -216,5 +216,5 @@ export function toWireVersion(entry: HistoryEntry): VersionSummary {
 export function toWireAuditVerification(v: AuditVerification): VerifyAuditReply {
   return v.ok
     ? { ok: true, rows: v.rows, broken_at: 0, reason: '' }
-    : { ok: false, rows: 0, broken_at: v.brokenAt, reason: v.reason };
+    : { ok: false, rows: v.rows, broken_at: v.brokenAt ?? 0, reason: v.reason };
 }

@@ -11,7 +11,13 @@ import { agreedLayerView, measurementVector, type EpochOutcome } from '../consen
 import type { LiveState } from '../live-state/index.js';
 import type { RuntimeMetrics } from '../metrics/index.js';
 import { callContext, type Clock, type Logger } from '../shared/index.js';
-import { appendAudit, frameworkRegistryStore, withTransaction, type StoragePool } from '../storage/index.js';
+import {
+  appendAudit,
+  frameworkRegistryStore,
+  withTransaction,
+  type AuditKey,
+  type StoragePool,
+} from '../storage/index.js';
 import { noFault, validateFault, type Fault } from './faults.js';
 import type { Cohort, OperationRecord, OperationSink } from './operation.js';
 import type { FrameworkPlugin } from './plugin.js';
@@ -27,6 +33,8 @@ export interface NodeRuntimeDeps {
   /** Under the demo profile R6 runs every compressed week instead of on its cron expression. */
   compressed: boolean;
   pool: StoragePool;
+  /** Keys the audit row of a fault change. */
+  auditKey: AuditKey;
   sink: OperationSink;
   liveState: LiveState;
   metrics: RuntimeMetrics;
@@ -156,7 +164,7 @@ export function createNodeRuntime(deps: NodeRuntimeDeps) {
         ? ` --error-rate ${fault.errorRate} --burden-scale ${fault.burdenScale} --latency ${fault.latencyMs}ms`
         : ' --clear';
       await withTransaction(deps.pool, (client) =>
-        appendAudit(client, {
+        appendAudit(client, deps.auditKey, {
           actor: change.actor || 'unknown',
           on_behalf_of: change.onBehalfOf ?? null,
           command: `triad inject-fault --instance ${self} --layer ${change.layer}${flags}`,

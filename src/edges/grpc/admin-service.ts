@@ -32,11 +32,12 @@ import {
   type VersionSummary,
 } from '../../protocol/index.js';
 import type { NodeRuntime } from '../../runtime/index.js';
+import type { AuditEntry } from '../../storage/index.js';
 import { callContext, newTraceId, TriadError, type Logger } from '../../shared/index.js';
 
 export interface AdminServiceDeps {
   log: Logger;
-  layers: Pick<Layers, 'parse' | 'mutate' | 'checkHealth' | 'history' | 'latest' | 'verifyAudit'>;
+  layers: Pick<Layers, 'parse' | 'mutate' | 'checkHealth' | 'history' | 'latest' | 'verifyAudit' | 'audit'>;
   consensus: Pick<Consensus, 'runEpoch' | 'setTestMeasurement'>;
   runtime: Pick<NodeRuntime, 'runR6' | 'setFault'>;
   /** Mints a console sign-in URL for the verified caller; absent when this node serves no console. */
@@ -44,6 +45,8 @@ export interface AdminServiceDeps {
     caller: { role: string; name: string },
     request: { role: string; ttlMs: number },
   ) => ConsoleLoginReply;
+  /** The cluster's instances: a forced sync naming others is refused before it is audited. */
+  members: readonly string[];
 }
 
 /** History pages: 20 by default, at most 1,000 versions per call. */
@@ -88,16 +91,37 @@ export function adminService(deps: AdminServiceDeps): UntypedServiceImplementati
     VerifyAudit: unaryHandler<object, VerifyAuditReply>(log, 'VerifyAudit', async () =>
       toWireAuditVerification(await layers.verifyAudit()),
     ),
-    ForceConsensusSync: unaryHandler<ForceConsensusSyncRequest, EpochOutcome>(log, 'ForceConsensusSync', async (req) =>
-      toWireOutcome(await consensus.runEpoch(req.instances.length > 0 ? { instances: req.instances } : {})),
+    ForceConsensusSync: unaryHandler<ForceConsensusSyncRequest, EpochOutcome>(
+      log,
+      'ForceConsensusSync',
+      async (req) => {
+        // Bad input is refused before anything is written; then audited before it takes effect: if the row cannot
+        // be written, no epoch runs.
+        const unknown = req.instances.filter((i) => !deps.members.includes(i));
+        if (unknown.length > 0)
+          throw new TriadError(
+            'INPUT_INVALID',
+            `unknown instance${unknown.length > 1 ? 's' : ''} ${unknown
+              .slice(0, 5)
+              .map((u) => `"${u.slice(0, 64)}"`)
+              .join(', ')} (cluster: ${deps.members.join(', ')})`,
+          );
+        const flags = req.instances.length > 0 ? ` --instances ${req.instances.join(',')}` : '';
+        await layers.audit(actionEntry(`triad force-consensus-sync${flags}`, { instances: req.instances }));
+        return toWireOutcome(await consensus.runEpoch(req.instances.length > 0 ? { instances: req.instances } : {}));
+      },
     ),
     SetTestMeasurement: unaryHandler<SetTestMeasurementRequest, object>(log, 'SetTestMeasurement', (req) => {
       consensus.setTestMeasurement(req.value);
       return {};
     }),
-    RunR6Orchestration: unaryHandler<{ actor: string }, R6Result>(log, 'RunR6Orchestration', async () =>
-      toWireR6(await runtime.runR6()),
-    ),
+    RunR6Orchestration: unaryHandler<{ actor: string }, R6Result>(log, 'RunR6Orchestration', async (req) => {
+      // Audited where the operator's call arrives, before it runs or is forwarded to the leader. The leader does not
+      // audit a node's forward again: the node that forwarded it wrote the row, naming the operator.
+      if (callContext.getStore()?.caller?.role !== 'node')
+        await layers.audit(actionEntry('triad run-r6-orchestration', {}, req.actor));
+      return toWireR6(await runtime.runR6());
+    }),
     InjectFault: unaryHandler<InjectFaultRequest, InjectFaultReply>(log, 'InjectFault', async (request) => {
       if (!isLayerId(request.layer))
         throw new TriadError('INPUT_INVALID', `unknown layer "${request.layer}" (layers: ${layerIds.join(', ')})`);
@@ -121,6 +145,20 @@ export function adminService(deps: AdminServiceDeps): UntypedServiceImplementati
 function callerOf(sent: string | undefined): { actor: string; onBehalfOf?: string } {
   const caller = callContext.getStore()?.caller;
   return { actor: caller?.subject ?? 'unknown', ...(sent ? { onBehalfOf: sent } : {}) };
+}
+
+/** The audit row of an admin action that changes no desired state: written before the action, so "requested". */
+function actionEntry(command: string, args: Record<string, unknown>, sentActor?: string): AuditEntry {
+  const { actor, onBehalfOf } = callerOf(sentActor);
+  const context = callContext.getStore();
+  return {
+    actor,
+    on_behalf_of: onBehalfOf ?? null,
+    command,
+    args,
+    correlation_id: context?.correlation_id ?? context?.trace_id ?? newTraceId(),
+    outcome: 'requested',
+  };
 }
 
 /** The layers check-health is asked about: all of them for an empty list. */

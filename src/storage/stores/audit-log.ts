@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, type KeyObject } from 'node:crypto';
 import type pg from 'pg';
 import { TriadError } from '../../shared/index.js';
 import { lockKeys } from '../locks.js';
@@ -21,6 +21,8 @@ export interface AuditEntry {
   override?: boolean;
   outcome: string;
   undo_command?: string | null;
+  /** sha256 of the desired-state version this row created (versionHash): seals the version into the chain. */
+  version_hash?: string | null;
   /** Defaults to the database's clock, truncated to milliseconds so the hash survives the round trip through JS. */
   at?: Date;
 }
@@ -40,15 +42,25 @@ export interface AuditHashInput {
   override: boolean;
   outcome: string;
   undo_command: string | null;
+  /** Keyed rows only (rows before migration 003 never had it, and their hashes must still check out). */
+  version_hash?: string | null;
   prev_hash: string;
 }
+
+/** How a row's hash was made: unkeyed SHA-256 before migration 003 ("legacy"), HMAC-SHA256 with the audit key since. */
+export type HashAlg = 'sha256' | 'hmac-sha256';
 
 export interface AuditRecord extends AuditHashInput {
   id: number;
   hash: string;
+  hash_alg: HashAlg;
 }
 
-export type AuditVerification = { ok: true; rows: number } | { ok: false; brokenAt: number; reason: string };
+/**
+ * The audit key: 32 random bytes kept outside the database (audit.key beside the certificates). A KeyObject, so it is
+ * never printed or serialised by accident.
+ */
+export type AuditKey = KeyObject;
 
 /**
  * JSON with object keys sorted by UTF-16 code unit at every depth, no whitespace, undefined members dropped (as
@@ -77,19 +89,24 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
-/** sha256 (hex) over the canonical JSON of the row's fields, prev_hash included: that is what links the chain. */
+/** sha256 (hex) over the canonical JSON of the row's fields, prev_hash included: the unkeyed hash of legacy rows. */
 export function auditHash(input: AuditHashInput): string {
   return createHash('sha256').update(canonicalJson(input), 'utf8').digest('hex');
 }
 
+/** HMAC-SHA256 (hex) with the audit key over the same canonical JSON: without the key nobody can recompute it. */
+export function auditMac(key: AuditKey, input: AuditHashInput): string {
+  return createHmac('sha256', key).update(canonicalJson(input), 'utf8').digest('hex');
+}
+
 /**
- * Appends one row to the chain inside the caller's transaction (so the audit row commits or rolls back with the change
- * it records). A transaction-scoped advisory lock serialises appenders until commit: `SELECT … ORDER BY id DESC LIMIT 1
- * FOR UPDATE` alone would not do, because a second writer blocked on that row re-reads the same, now stale, last row
- * and forks the chain (and an empty table has no row to lock). Requires READ COMMITTED, so the read after the lock
- * sees the row the previous holder committed.
+ * Appends one keyed row to the chain inside the caller's transaction (so the audit row commits or rolls back with the
+ * change it records). A transaction-scoped advisory lock serialises appenders until commit: `SELECT … ORDER BY id DESC
+ * LIMIT 1 FOR UPDATE` alone would not do, because a second writer blocked on that row re-reads the same, now stale,
+ * last row and forks the chain (and an empty table has no row to lock). Requires READ COMMITTED, so the read after the
+ * lock sees the row the previous holder committed.
  */
-export async function appendAudit(client: pg.ClientBase, entry: AuditEntry): Promise<AuditRecord> {
+export async function appendAudit(client: pg.ClientBase, key: AuditKey, entry: AuditEntry): Promise<AuditRecord> {
   if (client.getTransactionStatus() !== 'T') {
     throw new TriadError('INTERNAL', 'appendAudit needs a client inside BEGIN (use withTransaction)');
   }
@@ -118,13 +135,14 @@ export async function appendAudit(client: pg.ClientBase, entry: AuditEntry): Pro
     override: entry.override ?? false,
     outcome: entry.outcome,
     undo_command: entry.undo_command ?? null,
+    version_hash: entry.version_hash ?? null,
     prev_hash: last[0]?.hash ?? genesisHash,
   };
-  const hash = auditHash(input);
+  const hash = auditMac(key, input);
   const { rows } = await client.query<{ id: string }>(
     `INSERT INTO audit_log (at, actor, command, args, reason, correlation_id, before_version, after_version, override,
-                            outcome, undo_command, prev_hash, hash, on_behalf_of)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+                            outcome, undo_command, prev_hash, hash, on_behalf_of, version_hash, hash_alg)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'hmac-sha256') RETURNING id`,
     [
       input.at,
       input.actor,
@@ -140,12 +158,14 @@ export async function appendAudit(client: pg.ClientBase, entry: AuditEntry): Pro
       input.prev_hash,
       hash,
       input.on_behalf_of ?? null,
+      input.version_hash,
     ],
   );
-  return { ...input, id: Number(rows[0]?.id), hash };
+  return { ...input, id: Number(rows[0]?.id), hash, hash_alg: 'hmac-sha256' };
 }
 
-interface AuditRow {
+/** A row as PostgreSQL returns it. */
+export interface AuditRow {
   id: string;
   at: Date;
   actor: string;
@@ -159,50 +179,19 @@ interface AuditRow {
   override: boolean;
   outcome: string;
   undo_command: string | null;
+  version_hash: string | null;
+  hash_alg: HashAlg;
   prev_hash: string;
   hash: string;
 }
 
-/** Rows fetched per round trip: keyset pages keep memory flat however long the log grows. */
-const pageSize = 1_000;
-
-/** Walks the chain in id order and names the first row whose link or contents do not check out. */
-export async function verifyAuditChain(pool: Pick<pg.Pool, 'query'>): Promise<AuditVerification> {
-  let expectedPrev = genesisHash;
-  let previousId: number | undefined;
-  let checked = 0;
-  for (let afterId = '0'; ;) {
-    const { rows } = await pool.query<AuditRow>('SELECT * FROM audit_log WHERE id > $1 ORDER BY id LIMIT $2', [
-      afterId,
-      pageSize,
-    ]);
-    for (const row of rows) {
-      const id = Number(row.id);
-      if (row.prev_hash !== expectedPrev) {
-        const reason =
-          previousId === undefined
-            ? `prev_hash is ${row.prev_hash} but the first row must chain from ${genesisHash} (earlier rows removed?)`
-            : `prev_hash does not match the hash of row ${previousId} (a row between them removed or reordered?)`;
-        return { ok: false, brokenAt: id, reason };
-      }
-      const computed = auditHash(toHashInput(row));
-      if (computed !== row.hash) {
-        return {
-          ok: false,
-          brokenAt: id,
-          reason: `hash does not match the row's contents (stored ${row.hash.slice(0, 12)}…, computed ${computed.slice(0, 12)}…): edited after it was written`,
-        };
-      }
-      expectedPrev = row.hash;
-      previousId = id;
-      checked++;
-    }
-    if (rows.length < pageSize) return { ok: true, rows: checked };
-    afterId = rows[rows.length - 1]!.id;
-  }
+/** Whether one row's hash matches its contents: its MAC with the key, or (legacy rows) its SHA-256. */
+export function rowHashMatches(key: AuditKey, row: AuditRow): { ok: boolean; computed: string } {
+  const computed = row.hash_alg === 'sha256' ? auditHash(toHashInput(row)) : auditMac(key, toHashInput(row));
+  return { ok: computed === row.hash, computed };
 }
 
-function toHashInput(row: AuditRow): AuditHashInput {
+export function toHashInput(row: AuditRow): AuditHashInput {
   return {
     at: row.at.toISOString(),
     actor: row.actor,
@@ -217,6 +206,8 @@ function toHashInput(row: AuditRow): AuditHashInput {
     override: row.override,
     outcome: row.outcome,
     undo_command: row.undo_command,
+    // Legacy rows were hashed without the field; keyed rows always carry it (null when they created no version).
+    ...(row.hash_alg === 'hmac-sha256' ? { version_hash: row.version_hash } : {}),
     prev_hash: row.prev_hash,
   };
 }

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { TriadError } from '../../shared/index.js';
 import type { Queryable } from '../pool.js';
+import { canonicalJson } from './audit-log.js';
 
 /** One row of desired_state_versions: what insert() writes is what latest() and history() read back. */
 export interface VersionRow<State> {
@@ -22,7 +24,8 @@ export interface DesiredStateVersionStore<State> {
   latest(db: Queryable): Promise<VersionRow<State>>;
   byVersion(db: Queryable, version: number): Promise<VersionRow<State> | undefined>;
   byLabel(db: Queryable, label: string): Promise<VersionRow<State> | undefined>;
-  insert(db: Queryable, row: VersionRow<State>): Promise<void>;
+  /** Resolves with the version's hash (versionHash of the row as stored), for the audit row that creates it. */
+  insert(db: Queryable, row: VersionRow<State>): Promise<string>;
   /** Newest first. */
   history(db: Queryable, limit: number): Promise<VersionRow<State>[]>;
   /**
@@ -32,7 +35,8 @@ export interface DesiredStateVersionStore<State> {
   activeSince(db: Queryable, instance: string, layer: string): Promise<number | undefined>;
 }
 
-interface RawRow {
+/** A desired_state_versions row as PostgreSQL returns it. */
+export interface RawVersionRow {
   version: string;
   label: string | null;
   state: unknown;
@@ -52,7 +56,7 @@ export function createDesiredStateVersionStore<State>(shape: {
   decode: (raw: unknown) => State;
   initial: () => State;
 }): DesiredStateVersionStore<State> {
-  const toRow = (r: RawRow): VersionRow<State> => {
+  const toRow = (r: RawVersionRow): VersionRow<State> => {
     const version = Number(r.version);
     if (!Number.isSafeInteger(version)) throw new TriadError('INTERNAL', `version ${r.version} is not a safe integer`);
     return {
@@ -81,19 +85,35 @@ export function createDesiredStateVersionStore<State>(shape: {
   return {
     initial,
     async latest(db) {
-      const { rows } = await db.query<RawRow>('SELECT * FROM desired_state_versions ORDER BY version DESC LIMIT 1');
+      const { rows } = await db.query<RawVersionRow>(
+        'SELECT * FROM desired_state_versions ORDER BY version DESC LIMIT 1',
+      );
       return rows[0] ? toRow(rows[0]) : initial();
     },
     async byVersion(db, version) {
       if (version === 0) return initial();
-      const { rows } = await db.query<RawRow>('SELECT * FROM desired_state_versions WHERE version = $1', [version]);
+      const { rows } = await db.query<RawVersionRow>('SELECT * FROM desired_state_versions WHERE version = $1', [
+        version,
+      ]);
       return rows[0] ? toRow(rows[0]) : undefined;
     },
     async byLabel(db, label) {
-      const { rows } = await db.query<RawRow>('SELECT * FROM desired_state_versions WHERE label = $1', [label]);
+      const { rows } = await db.query<RawVersionRow>('SELECT * FROM desired_state_versions WHERE label = $1', [label]);
       return rows[0] ? toRow(rows[0]) : undefined;
     },
     async insert(db, v) {
+      const raw: RawVersionRow = {
+        version: String(v.version),
+        label: v.label,
+        // What jsonb gives back: the JSON round trip drops undefined members.
+        state: JSON.parse(JSON.stringify(v.state)) as unknown,
+        created_by: v.createdBy,
+        on_behalf_of: v.onBehalfOf,
+        command: v.command,
+        reason: v.reason,
+        correlation_id: v.correlationId,
+        created_at: new Date(v.createdAt),
+      };
       await db.query(
         `INSERT INTO desired_state_versions (version, label, state, created_by, on_behalf_of, command, reason,
                                              correlation_id, created_at)
@@ -107,14 +127,16 @@ export function createDesiredStateVersionStore<State>(shape: {
           v.command,
           v.reason,
           v.correlationId,
-          new Date(v.createdAt),
+          raw.created_at,
         ],
       );
+      return versionHash(raw);
     },
     async history(db, limit) {
-      const { rows } = await db.query<RawRow>('SELECT * FROM desired_state_versions ORDER BY version DESC LIMIT $1', [
-        limit,
-      ]);
+      const { rows } = await db.query<RawVersionRow>(
+        'SELECT * FROM desired_state_versions ORDER BY version DESC LIMIT $1',
+        [limit],
+      );
       return rows.map(toRow);
     },
     async activeSince(db, instance, layer) {
@@ -130,4 +152,24 @@ export function createDesiredStateVersionStore<State>(shape: {
       return rows[0]?.since?.getTime();
     },
   };
+}
+
+/**
+ * sha256 (hex) over the canonical JSON of a stored version: every column, so rewriting any of them (the state nodes
+ * apply above all) changes it. The audit row that created the version carries it under its MAC (DESIGN §2).
+ */
+export function versionHash(r: RawVersionRow): string {
+  const fields = {
+    version: Number(r.version),
+    label: r.label,
+    state: r.state,
+    created_by: r.created_by,
+    on_behalf_of: r.on_behalf_of,
+    command: r.command,
+    reason: r.reason,
+    correlation_id: r.correlation_id,
+    // Written from JS milliseconds, so the microseconds PostgreSQL keeps are always zero and the ISO text round-trips.
+    created_at: r.created_at.toISOString(),
+  };
+  return createHash('sha256').update(canonicalJson(fields), 'utf8').digest('hex');
 }

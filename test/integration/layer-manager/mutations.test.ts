@@ -130,7 +130,8 @@ describe('layer management on a three-node cluster', () => {
     const versions = history.versions.map((v) => v.version);
     expect(versions).toEqual(Array.from({ length: versions.length }, (_, i) => versions.length - i));
     expect(history.versions.at(-1)?.command).toBe('triad activate-layers --layers R1,R2 --instances alpha');
-    const audit = await triad('audit', 'verify');
+    // The CLI reads PostgreSQL itself with the key beside the test's certificates, not a node's answer.
+    const audit = await triad('audit', 'verify', '--database-url', cluster.databaseUrl);
     expect(audit.code).toBe(0);
     expect(audit.stdout).toMatch(/^audit log intact: \d+ rows/);
   });

@@ -1,3 +1,4 @@
+import { createSecretKey, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -23,6 +24,7 @@ import { repoRoot } from '../../fixtures/cluster.js';
 import { createTestDatabase, embeddedDataDir, type TestDatabase } from '../../fixtures/postgres.js';
 
 const log = pino({ level: 'silent' });
+const auditKey = createSecretKey(randomBytes(32));
 const config = loadConfig({ env: {}, cwd: repoRoot });
 const members = ['alpha'];
 const options = { dry_run: false, force: false, reason: '', label: '', timeout_ms: 5_000, actor: 'test@host' };
@@ -77,6 +79,7 @@ describe.each([
     const m = new LayerManager({
       pool: p,
       store: createDesiredStateStore(members),
+      auditKey,
       layers: config.layers,
       members,
       clock: systemClock,
@@ -104,6 +107,7 @@ describe.each([
       self: 'alpha',
       clock: systemClock,
       log,
+      auditKey,
       onApplied: () => undefined,
     });
     await applier.start();

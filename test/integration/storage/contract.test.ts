@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createSecretKey, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type pg from 'pg';
 import {
   appendAudit,
-  auditHash,
   createPool,
   genesisHash,
   listen,
@@ -12,7 +12,7 @@ import {
   notify,
   SessionLock,
   startEmbeddedPostgres,
-  verifyAuditChain,
+  verifyAudit,
   lockClusterDeployment,
   withTransaction,
   type AuditEntry,
@@ -59,6 +59,18 @@ const engines: [string, () => Promise<Engine>][] = [
     },
   ],
 ];
+
+const auditKey = createSecretKey(randomBytes(32));
+
+/**
+ * Setup only: these tests run as a superuser, who may switch the append-only triggers off for a moment. That is what a
+ * superuser tamperer can do too, and what `triad audit anchor` is for (test/integration/audit/tamper.test.ts).
+ */
+async function emptyAuditLog(pool: StoragePool): Promise<void> {
+  await pool.query(
+    'ALTER TABLE audit_log DISABLE TRIGGER USER; TRUNCATE audit_log; ALTER TABLE audit_log ENABLE TRIGGER USER',
+  );
+}
 
 const entry = (n: number): AuditEntry => ({
   actor: 'operator@test',
@@ -113,65 +125,49 @@ describe.each(engines)('storage contract on %s', (_name, open) => {
 
   describe('audit hash chain', () => {
     test('appends link each row to the one before, from 64 zeros, and verify accepts the chain', async () => {
-      await engine.pool.query('TRUNCATE audit_log');
+      await emptyAuditLog(engine.pool);
       const records: AuditRecord[] = [];
-      for (let n = 1; n <= 3; n++) records.push(await withTransaction(engine.pool, (c) => appendAudit(c, entry(n))));
+      for (let n = 1; n <= 3; n++)
+        records.push(await withTransaction(engine.pool, (c) => appendAudit(c, auditKey, entry(n))));
       expect(records[0]!.prev_hash).toBe(genesisHash);
       expect(records[1]!.prev_hash).toBe(records[0]!.hash);
       expect(records[2]!.prev_hash).toBe(records[1]!.hash);
-      await expect(verifyAuditChain(engine.pool)).resolves.toEqual({ ok: true, rows: 3 });
+      await expect(verifyAudit(engine.pool, auditKey)).resolves.toMatchObject({ ok: true, rows: 3, legacyRows: 0 });
+      // Keyed: the same chain does not verify under another key.
+      await expect(verifyAudit(engine.pool, createSecretKey(randomBytes(32)))).resolves.toMatchObject({
+        ok: false,
+        brokenAt: records[0]!.id,
+      });
     });
 
-    test('an edited row is named exactly; re-hashing it moves the break to the next row', async () => {
-      await engine.pool.query('TRUNCATE audit_log');
-      const records: AuditRecord[] = [];
-      for (let n = 1; n <= 4; n++) records.push(await withTransaction(engine.pool, (c) => appendAudit(c, entry(n))));
-      const [, second, third] = records as [AuditRecord, AuditRecord, AuditRecord, AuditRecord];
-      await engine.pool.query("UPDATE audit_log SET actor = 'mallory' WHERE id = $1", [second.id]);
-      const broken = await verifyAuditChain(engine.pool);
-      expect(broken).toMatchObject({ ok: false, brokenAt: second.id });
-      expect(broken.ok === false && broken.reason).toMatch(
-        /^hash does not match the row's contents \(stored [0-9a-f]{12}…, computed [0-9a-f]{12}…\): edited after it was written$/,
+    test('UPDATE, DELETE and TRUNCATE of audit_log are refused, by the trigger, even to a superuser', async () => {
+      await emptyAuditLog(engine.pool);
+      const row = await withTransaction(engine.pool, (c) => appendAudit(c, auditKey, entry(1)));
+      await expect(engine.pool.query("UPDATE audit_log SET actor = 'mallory' WHERE id = $1", [row.id])).rejects.toThrow(
+        'audit_log is append-only: UPDATE refused',
       );
-
-      // A tamperer who also recomputes that row's hash still breaks the link the next row holds.
-      const { id: _id, hash: _hash, ...fields } = second;
-      await engine.pool.query('UPDATE audit_log SET hash = $2 WHERE id = $1', [
-        second.id,
-        auditHash({ ...fields, actor: 'mallory' }),
-      ]);
-      await expect(verifyAuditChain(engine.pool)).resolves.toEqual({
-        ok: false,
-        brokenAt: third.id,
-        reason: `prev_hash does not match the hash of row ${second.id} (a row between them removed or reordered?)`,
-      });
-    });
-
-    test('a deleted row breaks the chain at the row after it', async () => {
-      await engine.pool.query('TRUNCATE audit_log');
-      const ids: number[] = [];
-      for (let n = 1; n <= 3; n++) ids.push((await withTransaction(engine.pool, (c) => appendAudit(c, entry(n)))).id);
-      await engine.pool.query('DELETE FROM audit_log WHERE id = $1', [ids[1]]);
-      await expect(verifyAuditChain(engine.pool)).resolves.toEqual({
-        ok: false,
-        brokenAt: ids[2],
-        reason: `prev_hash does not match the hash of row ${ids[0]} (a row between them removed or reordered?)`,
-      });
+      await expect(engine.pool.query('DELETE FROM audit_log WHERE id = $1', [row.id])).rejects.toThrow(
+        'audit_log is append-only: DELETE refused',
+      );
+      await expect(engine.pool.query('TRUNCATE audit_log')).rejects.toThrow(
+        'audit_log is append-only: TRUNCATE refused',
+      );
+      await expect(verifyAudit(engine.pool, auditKey)).resolves.toMatchObject({ ok: true, rows: 1 });
     });
 
     test('concurrent appends from many transactions still form one unbroken chain', async () => {
-      await engine.pool.query('TRUNCATE audit_log');
+      await emptyAuditLog(engine.pool);
       await Promise.all(
-        Array.from({ length: 8 }, (_, n) => withTransaction(engine.pool, (c) => appendAudit(c, entry(n)))),
+        Array.from({ length: 8 }, (_, n) => withTransaction(engine.pool, (c) => appendAudit(c, auditKey, entry(n)))),
       );
-      await expect(verifyAuditChain(engine.pool)).resolves.toEqual({ ok: true, rows: 8 });
+      await expect(verifyAudit(engine.pool, auditKey)).resolves.toMatchObject({ ok: true, rows: 8 });
     });
 
     test('an audit row rolls back with the transaction it records', async () => {
-      await engine.pool.query('TRUNCATE audit_log');
+      await emptyAuditLog(engine.pool);
       await expect(
         withTransaction(engine.pool, async (c) => {
-          await appendAudit(c, entry(1));
+          await appendAudit(c, auditKey, entry(1));
           throw new Error('the change failed');
         }),
       ).rejects.toThrow('the change failed');
