@@ -172,6 +172,8 @@ export function createLayers(deps: LayersDeps) {
       });
     },
     latest: (): Promise<VersionRow> => store.latest(pool),
+    /** The figures gates judge by (the last epoch's agreed view): rollout analysis reads the same ones. */
+    agreed: (): AgreedFigures | undefined => agreed(),
     verifyAudit: (): Promise<AuditVerification> => verifyAuditChain(pool),
     /** A peer's push (Peer.Apply): apply `version` or newer now; resolves with what is applied afterwards. */
     applyAtLeast: (version: number): Promise<number> => applier.applyAtLeast(version),

@@ -19,19 +19,21 @@ import {
   createHttpServer,
   ingestService,
   listenHttp,
+  rolloutsService,
   nodeService,
   peerService,
   shutdownGrpc,
 } from '../edges/index.js';
 import { Readiness, type ReadinessReport } from '../health/index.js';
 import { createRecorder, ingestRules } from '../ingest/index.js';
-import { appliedLayersOf, createLayers, LeaderElection } from '../layer-manager/index.js';
+import { appliedLayersOf, createDesiredStateStore, createLayers, LeaderElection } from '../layer-manager/index.js';
 import { createLiveState } from '../live-state/index.js';
 import { PeerSet } from '../membership/index.js';
 import type { TriadMetrics } from '../metrics/index.js';
+import { createExecutor, createRollouts, runWhileLeader, type Plan } from '../rollouts/index.js';
 import { createNodeRuntime, type OperationSink } from '../runtime/index.js';
 import { TriadError, triadVersion, type Clock, type Logger } from '../shared/index.js';
-import { createPool, type StoragePool } from '../storage/index.js';
+import { createPool, createRolloutStore, type StoragePool } from '../storage/index.js';
 
 export interface NodeDeps {
   config: TriadConfig;
@@ -145,6 +147,36 @@ export function createNode(deps: NodeDeps): TriadNode {
     instanceView: (instance) => calls.instanceView(instance),
     onApplied: (row) => runtime.apply(appliedLayersOf(row.state, self.name)),
   });
+  // Rollout plans: commands on any node, the executor on the leader (the same mutate() as operators).
+  const rolloutStore = createRolloutStore<Plan>((raw) => raw as Plan);
+  const versions = createDesiredStateStore(members);
+  const rollouts = createRollouts({
+    pool,
+    store: rolloutStore,
+    versions,
+    layers: config.layers,
+    timing,
+    members,
+    clock,
+    log,
+  });
+  const rolloutRunner = runWhileLeader({
+    executor: createExecutor({
+      pool,
+      store: rolloutStore,
+      versions,
+      mutate: (mutation, options) => layers.mutate(mutation, options),
+      agreed: () => layers.agreed(),
+      timing,
+      members,
+      clock,
+      log,
+    }),
+    isLeader: () => election.isLeader,
+    clock,
+    log,
+    intervalMs: Math.max(250, Math.min(5_000, timing.epochIntervalMs)),
+  });
   const record = createRecorder({
     sink,
     rules: ingestRules(config.layers, members, {}, self.name),
@@ -253,6 +285,7 @@ export function createNode(deps: NodeDeps): TriadNode {
     Peer: peerEdge.service,
     Admin: adminService({ log, layers, consensus, runtime }),
     Ingest: ingestService({ log, record }),
+    Rollouts: rolloutsService({ log, rollouts }),
   });
   let http: HttpServer | undefined;
 
@@ -291,6 +324,7 @@ export function createNode(deps: NodeDeps): TriadNode {
           .catch(() => undefined);
       });
       consensus.start();
+      rolloutRunner.start();
       log.info(
         {
           operation: 'node_start',
@@ -307,6 +341,7 @@ export function createNode(deps: NodeDeps): TriadNode {
       // Published through evaluate(), not set once: every later evaluation (a heartbeat tick, a probe) must agree.
       readiness.markStopping();
       evaluate();
+      await rolloutRunner.stop();
       await consensus.stop();
       links.close();
       peerEdge.closeLinks();

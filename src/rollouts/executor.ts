@@ -8,7 +8,7 @@ import {
   type MutationResult,
   type VersionRow,
 } from '../layer-manager/index.js';
-import { TriadError, type Clock, type Logger } from '../shared/index.js';
+import { repeatEvery, TriadError, type Clock, type Logger } from '../shared/index.js';
 import {
   withTransaction,
   type MeasurementRow,
@@ -487,3 +487,32 @@ export function createExecutor(deps: ExecutorDeps) {
 }
 
 export type Executor = ReturnType<typeof createExecutor>;
+
+/**
+ * The executor's loop on a node: it ticks only while this node leads (DESIGN §2), so one node at a time moves runs;
+ * the compare-and-set on every transition covers the moment two nodes both believe they lead.
+ */
+export function runWhileLeader(options: {
+  executor: Executor;
+  isLeader: () => boolean;
+  clock: Clock;
+  log: Logger;
+  intervalMs: number;
+}) {
+  const stopping = new AbortController();
+  let loop: Promise<void> | undefined;
+  return {
+    start(): void {
+      loop = repeatEvery(options.clock, options.intervalMs, stopping.signal, async () => {
+        if (!options.isLeader()) return;
+        await options.executor
+          .tick()
+          .catch((err: unknown) => options.log.error({ operation: 'rollout', err }, 'rollout tick failed'));
+      });
+    },
+    async stop(): Promise<void> {
+      stopping.abort(new Error('stopping'));
+      await loop;
+    },
+  };
+}

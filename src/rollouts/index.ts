@@ -3,7 +3,7 @@ export type { Measurement, Tally, TriadFigures, Verdict } from './analysis.js';
 export { bucketingVersion, bucketOf, inRollout, murmurHash3x86_32 } from './bucketing.js';
 export { parseCondition } from './condition.js';
 export type { Condition } from './condition.js';
-export { abortLabel, createExecutor, rolloutActor, stepLabel } from './executor.js';
+export { abortLabel, createExecutor, rolloutActor, runWhileLeader, stepLabel } from './executor.js';
 export type { Executor, ExecutorDeps } from './executor.js';
 export { describeStep, parsePlan, parseTemplate, templatesNamed } from './plan.js';
 export type { AnalysisMetric, AnalysisTemplate, Notification, Plan, PlanStep, SourceFile, StepKind } from './plan.js';
