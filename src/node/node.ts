@@ -30,7 +30,7 @@ import { appliedLayersOf, createDesiredStateStore, createLayers, LeaderElection 
 import { createLiveState } from '../live-state/index.js';
 import { PeerSet } from '../membership/index.js';
 import type { TriadMetrics } from '../metrics/index.js';
-import { createExecutor, createRollouts, runWhileLeader, type Plan } from '../rollouts/index.js';
+import { createExecutor, createRollouts, createWebhookSender, runWhileLeader, type Plan } from '../rollouts/index.js';
 import { createNodeRuntime, type OperationSink } from '../runtime/index.js';
 import { TriadError, triadVersion, type Clock, type Logger } from '../shared/index.js';
 import { createPool, createRolloutStore, type StoragePool } from '../storage/index.js';
@@ -52,6 +52,8 @@ export interface NodeDeps {
   };
   /** Makes operations durable; built by the composition root around this node's pool. */
   createSink: (pool: StoragePool) => OperationSink & { stop(options?: { deadlineMs?: number }): Promise<unknown> };
+  /** Where rollout webhooks' HMAC keys are read from (a plan names the variable); the process environment if absent. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface TriadNode {
@@ -176,6 +178,22 @@ export function createNode(deps: NodeDeps): TriadNode {
     clock,
     log,
     intervalMs: Math.max(250, Math.min(5_000, timing.epochIntervalMs)),
+  });
+  // Run-event webhooks: their own loop, so a slow receiver never holds up the executor.
+  const webhookRunner = runWhileLeader({
+    executor: createWebhookSender({
+      pool,
+      store: rolloutStore,
+      clock,
+      log,
+      env: deps.env ?? process.env,
+      baseDelayMs: Math.max(250, timing.duration(30_000)),
+      maxDelayMs: Math.max(1_000, timing.duration(3_600_000)),
+    }),
+    isLeader: () => election.isLeader,
+    clock,
+    log,
+    intervalMs: 250,
   });
   const record = createRecorder({
     sink,
@@ -325,6 +343,7 @@ export function createNode(deps: NodeDeps): TriadNode {
       });
       consensus.start();
       rolloutRunner.start();
+      webhookRunner.start();
       log.info(
         {
           operation: 'node_start',
@@ -342,6 +361,7 @@ export function createNode(deps: NodeDeps): TriadNode {
       readiness.markStopping();
       evaluate();
       await rolloutRunner.stop();
+      await webhookRunner.stop();
       await consensus.stop();
       links.close();
       peerEdge.closeLinks();

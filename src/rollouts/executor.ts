@@ -139,11 +139,15 @@ export function createExecutor(deps: ExecutorDeps) {
     });
   };
 
-  const abortWith = (run: RunRow<Plan>, failure: Record<string, unknown> & { reason: string }) =>
+  const abortWith = (
+    run: RunRow<Plan>,
+    failure: Record<string, unknown> & { reason: string },
+    kind: 'aborting' | 'automatic_rollback' = 'aborting',
+  ) =>
     transition(
       run,
       { status: 'aborting', failure, message: failure.reason },
-      { kind: 'aborting', message: failure.reason, data: failure },
+      { kind, message: failure.reason, data: failure },
       ['running', 'paused', 'waiting_approval'],
     );
 
@@ -379,7 +383,11 @@ export function createExecutor(deps: ExecutorDeps) {
     const latest = await deps.versions.latest(pool);
     const drifted = drift(run, latest);
     if (drifted) {
-      await abortWith(run, { reason: `rollback trigger: ${drifted}`, check: 'rollback_trigger', detail: drifted });
+      await abortWith(
+        run,
+        { reason: `rollback trigger: ${drifted}`, check: 'rollback_trigger', detail: drifted },
+        'automatic_rollback',
+      );
       return false;
     }
     if (run.stepStartedAt === undefined) {
@@ -493,7 +501,7 @@ export type Executor = ReturnType<typeof createExecutor>;
  * the compare-and-set on every transition covers the moment two nodes both believe they lead.
  */
 export function runWhileLeader(options: {
-  executor: Executor;
+  executor: Pick<Executor, 'tick'>;
   isLeader: () => boolean;
   clock: Clock;
   log: Logger;

@@ -9,3 +9,12 @@ export { describeStep, parsePlan, parseTemplate, templatesNamed } from './plan.j
 export type { AnalysisMetric, AnalysisTemplate, Notification, Plan, PlanStep, SourceFile, StepKind } from './plan.js';
 export { createRollouts } from './service.js';
 export type { Caller, PlanStepView, PlanView, Rollouts, RolloutsDeps, RunView } from './service.js';
+export {
+  createWebhookSender,
+  signatureHeader,
+  signBody,
+  timestampHeader,
+  verifyDelivery,
+  webhookBody,
+} from './webhooks.js';
+export type { WebhookDeps, WebhookSender } from './webhooks.js';

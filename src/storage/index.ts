@@ -41,6 +41,7 @@ export type { OperationHistoryStore, OperationHistoryStoreOptions, OperationRow 
 export { activeRunStatuses, createRolloutStore } from './stores/rollouts.js';
 export type {
   DeliveryRow,
+  DeliveryState,
   EventRow,
   MeasurementPhase,
   MeasurementRow,

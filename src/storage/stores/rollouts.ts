@@ -123,6 +123,22 @@ export interface RolloutStore<Plan> {
   eventsAfter(db: Queryable, afterId: number, limit: number): Promise<EventRow[]>;
   addDelivery(db: Queryable, row: DeliveryRow): Promise<void>;
   deliveries(db: Queryable, eventId: number, url: string): Promise<DeliveryRow[]>;
+  /** Events after `afterId` of runs whose plan names webhooks, oldest first, with the plan's notifications. */
+  notifiableEvents(
+    db: Queryable,
+    afterId: number,
+    limit: number,
+  ): Promise<{ event: EventRow; planName: string; notifications: unknown }[]>;
+  /** Per event and URL: attempts made, whether one succeeded, and when the last was made. */
+  deliveryState(db: Queryable, eventIds: readonly number[]): Promise<DeliveryState[]>;
+}
+
+export interface DeliveryState {
+  eventId: number;
+  url: string;
+  attempts: number;
+  delivered: boolean;
+  lastAt: number;
 }
 
 const ms = (d: Date | null): number | undefined => (d ? d.getTime() : undefined);
@@ -422,6 +438,37 @@ export function createRolloutStore<Plan>(decode: (raw: unknown) => Plan): Rollou
         error: r.error ?? undefined,
         delivered: r.delivered,
         at: r.at.getTime(),
+      }));
+    },
+    async notifiableEvents(db, afterId, limit) {
+      const { rows } = await db.query<Parameters<typeof toEvent>[0] & { notifications: unknown; plan_name: string }>(
+        `SELECT e.*, r.plan_name, r.plan->'notifications' AS notifications FROM rollout_events e JOIN rollout_runs r ON r.id = e.run_id
+         WHERE e.id > $1 AND jsonb_typeof(r.plan->'notifications') = 'array'
+           AND jsonb_array_length(r.plan->'notifications') > 0
+         ORDER BY e.id LIMIT $2`,
+        [afterId, limit],
+      );
+      return rows.map((r) => ({ event: toEvent(r), planName: r.plan_name, notifications: r.notifications }));
+    },
+    async deliveryState(db, eventIds) {
+      if (eventIds.length === 0) return [];
+      const { rows } = await db.query<{
+        event_id: string;
+        url: string;
+        attempts: number;
+        delivered: boolean;
+        last_at: Date;
+      }>(
+        `SELECT event_id, url, count(*)::int AS attempts, bool_or(delivered) AS delivered, max(at) AS last_at
+         FROM rollout_webhook_deliveries WHERE event_id = ANY($1) GROUP BY event_id, url`,
+        [eventIds],
+      );
+      return rows.map((r) => ({
+        eventId: Number(r.event_id),
+        url: r.url,
+        attempts: r.attempts,
+        delivered: r.delivered,
+        lastAt: r.last_at.getTime(),
       }));
     },
   };

@@ -1,7 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { verifyDelivery } from '../../../src/rollouts/index.js';
 import { runTriad, TestCluster, waitFor } from '../../fixtures/cluster.js';
+
+const webhookKey = 'test-only-webhook-key';
 
 /**
  * Rollout plans on a real demo cluster: three node processes, real PostgreSQL, durations compressed by the demo
@@ -23,7 +28,7 @@ describe('rollout plans on a demo cluster', () => {
     cluster = await TestCluster.start({
       extraYaml:
         'synthetic:\n  enabled: true\n  interval: 250ms\nruntime:\n  demo_window: 4s\nconsensus:\n  demo_interval: 500ms\n',
-      env: { TRIAD_PROFILE: 'demo' },
+      env: { TRIAD_PROFILE: 'demo', TRIAD_TEST_WEBHOOK_KEY: webhookKey },
     });
     dir = cluster.config.dir;
     write(
@@ -155,20 +160,33 @@ describe('rollout plans on a demo cluster', () => {
         stepIndex: number;
         failure: Record<string, unknown>;
         abortVersion: number;
+        beforeVersion: number;
       };
       expect(view.status).toBe('aborted');
-      expect(view.failure, JSON.stringify(view.failure)).toMatchObject({
-        template: 'guard',
-        check: 'alpha',
-        phase: 'FAIL',
-      });
-      expect(view.failure.detail).toMatch(/^R2 on gamma: 1\.\d+ \(needs within 10% of 2\.07/);
+      // Either the plan's analysis (guard/alpha over its failureLimit) or, when it is quicker, the leader's own
+      // rollback trigger taking R2 down on gamma: both abort the run with the failing figure named.
+      if (view.failure.check === 'rollback_trigger')
+        expect(view.failure.detail).toMatch(/^R2 on gamma was taken down outside the run by v\d+ .*automatic rollback/);
+      else {
+        expect(view.failure, JSON.stringify(view.failure)).toMatchObject({
+          template: 'guard',
+          check: 'alpha',
+          phase: 'FAIL',
+        });
+        expect(view.failure.detail).toMatch(/^R2 on gamma: 1\.\d+ \(needs within 10% of 2\.07/);
+      }
+      // By the label, not the newest version: the leader's own rollback trigger (β of R2 on gamma collapsed under the
+      // injected fault) may take R2 down on gamma right after the abort, as a version of its own.
       const after = await q<{ version: string; state: unknown; label: string; reason: string }>(
-        'SELECT version, state, label, reason FROM desired_state_versions ORDER BY version DESC LIMIT 1',
+        "SELECT version, state, label, reason FROM desired_state_versions WHERE label = 'rollout-2-abort'",
       );
       expect(after[0]!.label).toBe('rollout-2-abort');
-      expect(after[0]!.state).toEqual(pre[0]!.state);
-      expect(after[0]!.reason).toMatch(/FAIL guard\/alpha: R2 on gamma/);
+      const before = await q<{ state: unknown }>('SELECT state FROM desired_state_versions WHERE version = $1', [
+        view.beforeVersion,
+      ]);
+      expect(Number(pre[0]!.version)).toBeLessThanOrEqual(view.beforeVersion);
+      expect(after[0]!.state).toEqual(before[0]!.state);
+      expect(after[0]!.reason).toMatch(/FAIL guard\/alpha: R2 on gamma|rollback trigger: R2 on gamma/);
       expect(Number(after[0]!.version)).toBe(view.abortVersion);
       await waitFor(
         async () =>
@@ -182,6 +200,102 @@ describe('rollout plans on a demo cluster', () => {
       );
     } finally {
       await triad('inject-fault', '--instance', 'gamma', '--layer', 'R2', '--clear');
+    }
+  });
+
+  test('webhooks: a receiver sees every run event signed, in order, the one answered 500 retried', async () => {
+    interface Received {
+      path: string;
+      headers: IncomingMessage['headers'];
+      body: string;
+      answered: number;
+    }
+    const received: Received[] = [];
+    const server: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      req.on('end', () => {
+        // The very first delivery fails: the leader must retry it before it sends the run's next event.
+        const answered = received.length === 0 ? 500 : 200;
+        received.push({ path: req.url ?? '', headers: req.headers, body, answered });
+        res.writeHead(answered).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const plan = write(
+        'rollouts/hooked.yaml',
+        [
+          'name: hooked',
+          'notifications:',
+          `  - { url: 'http://127.0.0.1:${port}/hook', secret_env: TRIAD_TEST_WEBHOOK_KEY }`,
+          `  - { url: 'http://127.0.0.1:${port}/slack', format: slack }`,
+          'steps:',
+          '  - wait: { for: 1h }',
+          "  - approve: { note: 'go/no-go' }",
+        ].join('\n'),
+      );
+      expect((await triad('rollout', 'create', '-f', plan)).code).toBe(0);
+      expect((await triad('rollout', 'start', 'hooked')).code).toBe(0);
+      const waiting = await triad('rollout', 'status', 'hooked', '--timeout', '30s', '--json');
+      expect(waiting.code, waiting.stdout).toBe(3);
+      expect((await triad('rollout', 'approve', 'hooked', '--reason', 'looks good')).code).toBe(0);
+      const hook = () => received.filter((r) => r.path === '/hook');
+      await waitFor(
+        () => hook().some((r) => r.answered === 200 && (JSON.parse(r.body) as { event: string }).event === 'completed'),
+        20_000,
+        'the completed event at the receiver',
+      );
+
+      const first = hook()[0]!;
+      expect(first.answered).toBe(500);
+      const delivered = hook().filter((r) => r.answered === 200);
+      // The failed one again first, then the rest, in the order they happened.
+      expect(delivered[0]!.headers['x-triad-delivery']).toBe(first.headers['x-triad-delivery']);
+      const bodies = delivered.map((r) => JSON.parse(r.body) as { event: string; event_id: number; plan: string });
+      expect(bodies.map((b) => b.event)).toEqual([
+        'started',
+        'step_completed',
+        'waiting_approval',
+        'step_completed',
+        'completed',
+      ]);
+      const ids = bodies.map((b) => b.event_id);
+      expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+      expect(new Set(bodies.map((b) => b.plan))).toEqual(new Set(['hooked']));
+      for (const r of hook()) {
+        expect(r.headers['x-triad-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
+        const headers = {
+          signature: r.headers['x-triad-signature'] as string,
+          timestamp: r.headers['x-triad-timestamp'] as string,
+        };
+        expect(verifyDelivery(webhookKey, r.body, headers, Date.now())).toBe(true);
+        // A changed body or another key does not verify; nor does the same delivery replayed an hour later.
+        expect(verifyDelivery(webhookKey, r.body.replace('hooked', 'hacked'), headers, Date.now())).toBe(false);
+        expect(verifyDelivery('another-key', r.body, headers, Date.now())).toBe(false);
+        expect(verifyDelivery(webhookKey, r.body, headers, Date.now() + 3_600_000)).toBe(false);
+      }
+      // The Slack-format URL got the same events as Slack incoming-webhook bodies (unsigned: no secret_env).
+      await waitFor(() => received.filter((r) => r.path === '/slack').length >= 5, 10_000, 'five Slack deliveries');
+      const texts = received
+        .filter((r) => r.path === '/slack')
+        .map((r) => JSON.parse(r.body) as { text: string; triad: { event: string } });
+      expect(texts.map((t) => t.triad.event)).toEqual(bodies.map((b) => b.event));
+      expect(texts[0]!.text).toMatch(/^triad rollout hooked #\d+: started/);
+      expect(received.filter((r) => r.path === '/slack')[0]!.headers['x-triad-signature']).toBeUndefined();
+
+      // The delivery log: the first event's failed attempt and its successful retry.
+      const log = await q<{ attempt: number; status: number; delivered: boolean; error: string | null }>(
+        'SELECT attempt, status, delivered, error FROM rollout_webhook_deliveries WHERE event_id = $1 AND url LIKE $2 ORDER BY id',
+        [Number(first.headers['x-triad-delivery']), '%/hook'],
+      );
+      expect(log).toEqual([
+        { attempt: 1, status: 500, delivered: false, error: 'answered 500' },
+        { attempt: 2, status: 200, delivered: true, error: null },
+      ]);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });
