@@ -254,13 +254,15 @@ async function status(values: ParsedValues, io: CliIO, name: string): Promise<nu
         }
       }
       if (exit !== undefined || timedOut) {
-        if (values.json) writeJson(io, { ...view, timedOut });
+        const message = `timed out after ${timeoutText}: rollout ${name} is ${view.status} at step ${view.stepIndex + 1}/${view.stepCount}`;
+        // On a timeout, --json carries the stable error envelope every command uses (code TIMEOUT, exit 1) beside
+        // the run as it stood, so CI can tell "still going" from "failed".
+        if (values.json)
+          writeJson(io, { ...view, timedOut, ...(timedOut ? { error: { code: 'TIMEOUT', message } } : {}) });
         else if (!watch) io.stdout.write(renderRun(view, io.clock.now()));
         if (timedOut) {
-          io.stderr.write(
-            `timed out after ${timeoutText}: rollout ${name} is ${view.status} at step ${view.stepIndex + 1}/${view.stepCount}\n`,
-          );
-          return 1;
+          io.stderr.write(`triad: ${message}\n`);
+          return new TriadError('TIMEOUT', message).exitCode;
         }
         return exit as number;
       }

@@ -1,10 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { verifyDelivery } from '../../../src/rollouts/index.js';
-import { runTriad, TestCluster, waitFor } from '../../fixtures/cluster.js';
+import { runTriad, TestCluster, triadBin, waitFor } from '../../fixtures/cluster.js';
 
 const webhookKey = 'test-only-webhook-key';
 
@@ -201,6 +202,50 @@ describe('rollout plans on a demo cluster', () => {
     } finally {
       await triad('inject-fault', '--instance', 'gamma', '--layer', 'R2', '--clear');
     }
+  });
+
+  test('status --timeout: a run still going when it runs out exits 1 with error code TIMEOUT in --json', async () => {
+    const plan = write('rollouts/slow.yaml', ['name: slow', 'steps:', '  - wait: { for: 60d }'].join('\n'));
+    expect((await triad('rollout', 'create', '-f', plan)).code).toBe(0);
+    expect((await triad('rollout', 'start', 'slow')).code).toBe(0);
+    const timedOut = await triad('rollout', 'status', 'slow', '--timeout', '2s', '--json');
+    expect(timedOut.code, timedOut.stdout + timedOut.stderr).toBe(1);
+    expect(JSON.parse(timedOut.stdout)).toMatchObject({
+      status: 'running',
+      timedOut: true,
+      error: { code: 'TIMEOUT' },
+    });
+    expect((JSON.parse(timedOut.stdout) as { error: { message: string } }).error.message).toMatch(
+      /^timed out after 2s: rollout slow is running/,
+    );
+    expect(timedOut.stderr).toMatch(/timed out after 2s/);
+
+    // `triad status --watch` with stdout a pipe: plain lines, the running rollout and its step in them; SIGINT exits 0.
+    const watcher = spawn(
+      process.execPath,
+      [triadBin, 'status', '--watch', '--interval', '300ms', '--config', cluster.config.clusterFile],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    watcher.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => watcher.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => /rollouts: slow #\d+ running step 1\/1 wait 60d/.test(out), 20_000, 'the watch line');
+    } finally {
+      watcher.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+    const lines = out.trim().split('\n');
+    expect(lines[0]).toMatch(
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d cascade .* \| consensus (converged|NOT converged) \| desired v\d+ \| alpha/,
+    );
+    expect(out).not.toContain('\x1b[');
+    const aborted = await triad('rollout', 'abort', 'slow', '--reason', 'test over');
+    expect(aborted.code, aborted.stderr).toBe(0);
+    const ended = await triad('rollout', 'status', 'slow', '--timeout', '30s', '--json');
+    expect([ended.code, (JSON.parse(ended.stdout) as { status: string }).status]).toEqual([1, 'aborted']);
   });
 
   test('webhooks: a receiver sees every run event signed, in order, the one answered 500 retried', async () => {
