@@ -13,7 +13,7 @@ const webhookKey = 'test-only-webhook-key';
  * Rollout plans on a real demo cluster: three node processes, real PostgreSQL, durations compressed by the demo
  * profile. The plans are short versions of the shipped ones, so the file runs in well under a minute.
  */
-describe('rollout plans on a demo cluster', () => {
+describe('rollout plans on a demo cluster', { timeout: 150_000 }, () => {
   let cluster: TestCluster;
   let dir: string;
   const triad = (...args: string[]) => runTriad([...args, '--config', cluster.config.clusterFile]);
