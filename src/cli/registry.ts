@@ -79,6 +79,11 @@ export const commandRegistry: readonly CommandEntry[] = [
     load: async () => (await import('./commands/consensus-analyze.js')).consensusCommand,
   },
   {
+    name: 'rollout',
+    summary: 'Rollout plans run by the leader: create, start, status [--watch], promote, approve, pause, abort, retry.',
+    load: async () => (await import('./commands/rollout.js')).rolloutCommand,
+  },
+  {
     name: 'audit',
     summary: 'Verify the tamper-evident audit log (triad audit verify).',
     load: async () => (await import('./commands/audit.js')).auditCommand,

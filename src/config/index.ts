@@ -1,7 +1,8 @@
 export { consensusDefaults, maxResilienceF, parseClusterConfig } from './cluster.js';
 export { isLoopbackHost, servesHttps } from './cluster-rules.js';
 export type { ClusterConfig, InstanceAddress, TopologyKind } from './cluster.js';
-export { formatDurationMs, parseDurationMs } from './duration.js';
+export { formatDurationMs, parseDurationMs, periodMs } from './duration.js';
+export { parseLocatedYaml } from './located-yaml.js';
 export { isLayerId, layerIds, parseLayersConfig, ratioNames } from './layers.js';
 export type {
   AmplificationBand,

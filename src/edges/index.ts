@@ -1,4 +1,5 @@
 export { adminService } from './grpc/admin-service.js';
+export { rolloutsService } from './grpc/rollouts-service.js';
 export { createAuthorizer, methodRoles } from './grpc/authz.js';
 export {
   boundedDeserializer,

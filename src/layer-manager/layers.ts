@@ -187,6 +187,8 @@ export function createLayers(deps: LayersDeps) {
       });
     },
     latest: (): Promise<VersionRow> => store.latest(pool),
+    /** The figures gates judge by (the last epoch's agreed view): rollout analysis reads the same ones. */
+    agreed: (): AgreedFigures | undefined => agreed(),
     /** The node's own check of the chain (Admin.VerifyAudit); `triad audit verify` does not rely on it. */
     verifyAudit: (): Promise<AuditVerification> => verifyAudit(pool, deps.auditKey),
     /**

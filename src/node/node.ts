@@ -20,19 +20,27 @@ import {
   createHttpServer,
   ingestService,
   listenHttp,
+  rolloutsService,
   nodeService,
   peerService,
   shutdownGrpc,
 } from '../edges/index.js';
 import { Readiness, type ReadinessReport } from '../health/index.js';
 import { createRecorder, ingestRules } from '../ingest/index.js';
-import { appliedLayersOf, createLayers, LeaderElection } from '../layer-manager/index.js';
+import { appliedLayersOf, createDesiredStateStore, createLayers, LeaderElection } from '../layer-manager/index.js';
 import { createLiveState } from '../live-state/index.js';
 import { PeerSet } from '../membership/index.js';
 import type { TriadMetrics } from '../metrics/index.js';
+import { createExecutor, createRollouts, createWebhookSender, runWhileLeader, type Plan } from '../rollouts/index.js';
 import { createNodeRuntime, type OperationSink } from '../runtime/index.js';
 import { TriadError, triadVersion, type Clock, type Logger } from '../shared/index.js';
-import { alertHistoryStore, createPool, type AuditKey, type StoragePool } from '../storage/index.js';
+import {
+  alertHistoryStore,
+  createPool,
+  createRolloutStore,
+  type AuditKey,
+  type StoragePool,
+} from '../storage/index.js';
 
 export interface NodeDeps {
   config: TriadConfig;
@@ -55,6 +63,8 @@ export interface NodeDeps {
   console?: { certsDir: string; assetsDir?: string };
   /** Makes operations durable; built by the composition root around this node's pool. */
   createSink: (pool: StoragePool) => OperationSink & { stop(options?: { deadlineMs?: number }): Promise<unknown> };
+  /** Where rollout webhooks' HMAC keys are read from (a plan names the variable); the process environment if absent. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface TriadNode {
@@ -155,6 +165,53 @@ export function createNode(deps: NodeDeps): TriadNode {
       runtime.apply(appliedLayersOf(row.state, self.name));
       nodeConsole?.publish({ type: 'version', version: row.version });
     },
+  });
+  // Rollout plans: commands on any node, the executor on the leader (the same mutate() as operators).
+  const rolloutStore = createRolloutStore<Plan>((raw) => raw as Plan);
+  const versions = createDesiredStateStore(members);
+  const rollouts = createRollouts({
+    pool,
+    store: rolloutStore,
+    versions,
+    layers: config.layers,
+    timing,
+    members,
+    auditKey: deps.auditKey,
+    clock,
+    log,
+  });
+  const rolloutRunner = runWhileLeader({
+    executor: createExecutor({
+      pool,
+      store: rolloutStore,
+      versions,
+      mutate: (mutation, options) => layers.mutate(mutation, options),
+      agreed: () => layers.agreed(),
+      timing,
+      members,
+      clock,
+      log,
+    }),
+    isLeader: () => election.isLeader,
+    clock,
+    log,
+    intervalMs: Math.max(250, Math.min(5_000, timing.epochIntervalMs)),
+  });
+  // Run-event webhooks: their own loop, so a slow receiver never holds up the executor.
+  const webhookRunner = runWhileLeader({
+    executor: createWebhookSender({
+      pool,
+      store: rolloutStore,
+      clock,
+      log,
+      env: deps.env ?? process.env,
+      baseDelayMs: Math.max(250, timing.duration(30_000)),
+      maxDelayMs: Math.max(1_000, timing.duration(3_600_000)),
+    }),
+    isLeader: () => election.isLeader,
+    clock,
+    log,
+    intervalMs: 250,
   });
   const record = createRecorder({
     sink,
@@ -301,6 +358,7 @@ export function createNode(deps: NodeDeps): TriadNode {
       ...(nodeConsole ? { consoleLogin: nodeConsole.login } : {}),
     }),
     Ingest: ingestService({ log, record }),
+    Rollouts: rolloutsService({ log, rollouts }),
   });
   let http: HttpServer | undefined;
 
@@ -340,6 +398,8 @@ export function createNode(deps: NodeDeps): TriadNode {
           .catch(() => undefined);
       });
       consensus.start();
+      rolloutRunner.start();
+      webhookRunner.start();
       log.info(
         {
           operation: 'node_start',
@@ -356,6 +416,8 @@ export function createNode(deps: NodeDeps): TriadNode {
       // Published through evaluate(), not set once: every later evaluation (a heartbeat tick, a probe) must agree.
       readiness.markStopping();
       evaluate();
+      await rolloutRunner.stop();
+      await webhookRunner.stop();
       await consensus.stop();
       links.close();
       peerEdge.closeLinks();

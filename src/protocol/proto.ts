@@ -20,6 +20,7 @@ export const protoFiles = [
   'triad/v1/peer.proto',
   'triad/v1/admin.proto',
   'triad/v1/ingest.proto',
+  'triad/v1/rollouts.proto',
 ];
 
 // Loaded once per process: parsing the .proto files costs a few milliseconds and every client and server shares it.
@@ -28,7 +29,7 @@ const loaded = loadPackageDefinition(packageDefinition) as unknown as {
   triad: { v1: Record<string, ServiceClientConstructor> };
 };
 
-export type ServiceName = 'Node' | 'Peer' | 'Admin' | 'Ingest';
+export type ServiceName = 'Node' | 'Peer' | 'Admin' | 'Ingest' | 'Rollouts';
 
 export function serviceConstructor(name: ServiceName): ServiceClientConstructor {
   const ctor = loaded.triad.v1[name];

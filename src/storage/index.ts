@@ -55,3 +55,17 @@ export { instanceStateStore } from './stores/instance-state.js';
 export type { InstanceStateStore } from './stores/instance-state.js';
 export { createOperationHistoryStore } from './stores/operation-history.js';
 export type { OperationHistoryStore, OperationHistoryStoreOptions, OperationRow } from './stores/operation-history.js';
+export { activeRunStatuses, createRolloutStore } from './stores/rollouts.js';
+export type {
+  DeliveryRow,
+  DeliveryState,
+  EventRow,
+  MeasurementPhase,
+  MeasurementRow,
+  PlanRow,
+  RolloutStore,
+  RunPatch,
+  RunRow,
+  RunStatus,
+  StepRow,
+} from './stores/rollouts.js';

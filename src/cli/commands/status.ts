@@ -1,5 +1,15 @@
-import { configOption, jsonOption, targetOption, writeJson, type Command } from '../command.js';
-import { ratioNames, type LayerId, type LayersConfig } from '../../config/index.js';
+import {
+  configOption,
+  jsonOption,
+  optionalString,
+  targetOption,
+  writeJson,
+  type CliIO,
+  type Command,
+  type ParsedValues,
+} from '../command.js';
+import { parseDurationMs, ratioNames, type LayerId, type LayersConfig } from '../../config/index.js';
+import type { PlanView, RunView } from '../../rollouts/index.js';
 import { loadCliConfig, probeCluster, withConnections, type NodeProbe } from '../cluster-client.js';
 import type { Connections } from '../../connections/index.js';
 import { formatTable, formatUptime } from '../table.js';
@@ -9,10 +19,22 @@ import { TriadError } from '../../shared/index.js';
 
 export const statusCommand: Command = {
   name: 'status',
-  usage: 'triad status [--json] [--target <host:port>] [--config <file>]',
-  options: { ...jsonOption, ...targetOption, ...configOption },
-  examples: ['triad status', 'triad status --json', 'triad status --target 127.0.0.1:50052'],
+  usage: 'triad status [--watch [--interval D]] [--json] [--target <host:port>] [--config <file>]',
+  options: {
+    ...jsonOption,
+    ...targetOption,
+    ...configOption,
+    watch: {
+      type: 'boolean',
+      short: 'w',
+      description:
+        'redraw the view in place as it changes, running rollouts included (one line per change when stdout is not a terminal, one JSON object per line with --json); Ctrl-C exits 0',
+    },
+    interval: { type: 'string', value: 'duration', description: '--watch: how often to look (default 1s)' },
+  },
+  examples: ['triad status', 'triad status --json', 'triad status --watch', 'triad status --target 127.0.0.1:50052'],
   async run(values, _positionals, io) {
+    if (values.watch === true) return watchStatus(values, io);
     const { probes, desired } = await withConnections(values, io, async (connections) => {
       const probed = await probeCluster(connections, values, io);
       return { probes: probed, desired: await desiredState(connections, probed) };
@@ -220,4 +242,144 @@ function render(probes: NodeProbe[]): string {
     ];
   });
   return formatTable(['INSTANCE', 'HEALTH', 'UPTIME', 'PEERS SEEN', 'GRPC', 'HTTP', 'REASONS'], rows);
+}
+
+interface RolloutLine {
+  plan: string;
+  run: number;
+  status: string;
+  step: string;
+  current: string | null;
+  message: string | null;
+}
+
+/** Rollouts under way (and each plan's last run), from the first node that answers; none when no node does. */
+async function rolloutsOf(connections: Connections, probes: NodeProbe[]): Promise<RolloutLine[] | undefined> {
+  for (const p of probes) {
+    if (!p.reachable) continue;
+    try {
+      const reply = await callUnary<object, { view_json: string }>(
+        connections.client('Rollouts', p.target.address),
+        'List',
+        {},
+        { deadlineMs: 3_000 },
+      );
+      const list = JSON.parse(reply.view_json) as { plan: PlanView; run?: RunView }[];
+      return list.flatMap(({ run }) =>
+        run && !['completed', 'aborted'].includes(run.status)
+          ? [
+              {
+                plan: run.plan,
+                run: run.id,
+                status: run.status,
+                step: `${Math.min(run.stepIndex + 1, run.stepCount)}/${run.stepCount}`,
+                current: run.currentStep ?? null,
+                message: run.message ?? null,
+              },
+            ]
+          : [],
+      );
+    } catch {
+      // Another node may answer.
+    }
+  }
+  return undefined;
+}
+
+function renderRollouts(lines: RolloutLine[] | undefined): string {
+  if (!lines) return 'rollouts: unknown (no node answered)\n';
+  if (lines.length === 0) return 'rollouts: none under way\n';
+  return formatTable(
+    ['ROLLOUT', 'STATUS', 'STEP', 'CURRENT', 'MESSAGE'],
+    lines.map((l) => [
+      `${l.plan} #${l.run}`,
+      l.status.replace('_', ' '),
+      l.step,
+      l.current ?? '-',
+      (l.message ?? '').split('\n')[0]!.slice(0, 80),
+    ]),
+  );
+}
+
+/** One line of the whole view, for a log or a CI job's output (stdout not a terminal). */
+function summaryLine(probes: NodeProbe[], desired: Desired | undefined, rollouts: RolloutLine[] | undefined): string {
+  const c = cascadeOf(probes);
+  const consensus = latestConsensus(probes);
+  const nodes = probes.map((p) => {
+    const name = p.target.name ?? p.target.address;
+    if (!p.reachable) return `${name} unreachable`;
+    const behind = desired !== undefined && p.state.applied_version < desired.version;
+    return `${name}${p.state.leader ? '*' : ''} ${p.state.active_layers.join('+') || '-'} v${p.state.applied_version}${behind ? ' behind' : ''}`;
+  });
+  const runs = (rollouts ?? []).map(
+    (r) => `${r.plan} #${r.run} ${r.status} step ${r.step}${r.current ? ` ${r.current}` : ''}`,
+  );
+  return [
+    c ? `cascade ${c.total.toFixed(2)}x` : 'cascade n/a',
+    consensus ? `consensus ${consensus.converged ? 'converged' : 'NOT converged'}` : 'consensus none',
+    desired ? `desired v${desired.version}` : 'desired ?',
+    nodes.join(', '),
+    rollouts === undefined ? 'rollouts ?' : runs.length > 0 ? `rollouts: ${runs.join('; ')}` : 'no rollouts',
+  ].join(' | ');
+}
+
+/**
+ * `triad status --watch` (DESIGN §5): the cluster view, redrawn in place on a terminal as it changes; one plain line
+ * per change otherwise (or one JSON object per line with --json), so a log shows what changed when. Ends with 0 on
+ * Ctrl-C (or SIGTERM): watching is not a check that can fail.
+ */
+async function watchStatus(values: ParsedValues, io: CliIO): Promise<number> {
+  const intervalText = optionalString(values, 'interval') ?? '1s';
+  const intervalMs = parseDurationMs(intervalText);
+  if (intervalMs === undefined || intervalMs < 100)
+    throw new TriadError('USAGE', `--interval expects a duration of at least 100ms, received "${intervalText}"`);
+  const stop = new AbortController();
+  const onSignal = () => stop.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const layersConfig = loadCliConfig(values, io).layers;
+  try {
+    await withConnections(values, io, async (connections) => {
+      let lines = 0;
+      let last = '';
+      while (!stop.signal.aborted) {
+        const probes = await probeCluster(connections, values, io);
+        const desired = await desiredState(connections, probes);
+        const rollouts = await rolloutsOf(connections, probes);
+        const consensus = latestConsensus(probes);
+        const now = io.clock.now();
+        const stamp = new Date(now).toISOString().replace('T', ' ').slice(0, 19);
+        if (values.json) {
+          // Only on a change; volatile fields (uptime, epoch ages) would make every poll one.
+          const key = summaryLine(probes, desired, rollouts);
+          if (key !== last)
+            io.stdout.write(
+              `${JSON.stringify({
+                at: new Date(now).toISOString(),
+                cascade: cascadeOf(probes) ?? null,
+                consensus: consensus ?? null,
+                desired: desired ? { version: desired.version, label: desired.label || null } : null,
+                nodes: probes.map((p) => toJson(p, desired)),
+                rollouts: rollouts ?? null,
+              })}\n`,
+            );
+          last = key;
+        } else if (io.interactive) {
+          const text = `triad status --watch · every ${intervalText} · ${stamp} (Ctrl-C to stop)\n${renderOverview(probes, consensus, layersConfig)}\n${renderConsensus(consensus, now)}${renderDesired(desired)}\n${renderLayers(probes, desired)}\n${renderRollouts(rollouts)}`;
+          // Up to the first line of the last drawing, clear to the end of the screen, draw again.
+          io.stdout.write(`${lines > 0 ? `\x1b[${lines}F\x1b[J` : ''}${text}`);
+          lines = text.split('\n').length - 1;
+        } else {
+          const line = summaryLine(probes, desired, rollouts);
+          if (line !== last) io.stdout.write(`${stamp} ${line}\n`);
+          last = line;
+        }
+        await io.clock.sleep(intervalMs, stop.signal).catch(() => undefined);
+      }
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return 0;
 }

@@ -34,6 +34,16 @@ export const methodRoles: Readonly<Record<string, readonly Role[]>> = {
   // A viewer certificate mints viewer sessions only; the console login itself checks the requested role (src/console).
   '/triad.v1.Admin/ConsoleLogin': ['operator', 'viewer'],
   '/triad.v1.Ingest/RecordOperations': ['ingest'],
+  '/triad.v1.Rollouts/Create': ['operator'],
+  '/triad.v1.Rollouts/Start': ['operator'],
+  '/triad.v1.Rollouts/Promote': ['operator'],
+  '/triad.v1.Rollouts/Approve': ['operator'],
+  '/triad.v1.Rollouts/Pause': ['operator'],
+  '/triad.v1.Rollouts/Abort': ['operator'],
+  '/triad.v1.Rollouts/Retry': ['operator'],
+  '/triad.v1.Rollouts/Status': ['operator', 'viewer'],
+  '/triad.v1.Rollouts/List': ['operator', 'viewer'],
+  '/triad.v1.Rollouts/History': ['operator', 'viewer'],
   '/grpc.health.v1.Health/Check': ['node', 'operator', 'viewer', 'ingest'],
   '/grpc.health.v1.Health/Watch': ['node', 'operator', 'viewer', 'ingest'],
   // In the stock health.proto; grpc-health-check does not implement it yet, so it answers UNIMPLEMENTED.

@@ -30,6 +30,8 @@ export const messageBounds: Readonly<Record<string, MessageBound>> = {
   '/triad.v1.Peer/Link': { maxBytes: 64 * kib },
   '/triad.v1.Peer/Apply': { maxBytes: 1 * kib },
   '/triad.v1.Admin/Mutate': { maxBytes: 16 * kib },
+  // A plan and its analysis templates, as YAML (the shipped cascade with its templates is about 6 KiB).
+  '/triad.v1.Rollouts/Create': { maxBytes: 64 * kib },
   '/triad.v1.Node/GetState': { maxBytes: 1 * kib },
   '/triad.v1.Node/Heartbeat': { maxBytes: 1 * kib },
 };

@@ -136,6 +136,7 @@ describe('mutual TLS, roles and identity on a real cluster', () => {
       ['Peer', serviceConstructor('Peer').service],
       ['Admin', serviceConstructor('Admin').service],
       ['Ingest', serviceConstructor('Ingest').service],
+      ['Rollouts', serviceConstructor('Rollouts').service],
       ['Health', healthService],
     ];
     const address = cluster.instance('beta').grpc;
