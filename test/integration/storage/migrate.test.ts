@@ -14,8 +14,8 @@ const shipped = readMigrations().map((m) => m.file);
 const latest = Math.max(...readMigrations().map((m) => m.version));
 const tables = [
   'alert_history',
-  'backup_history',
   'audit_log',
+  'backup_history',
   'consensus_measurements',
   'desired_state_versions',
   'framework_registry',
