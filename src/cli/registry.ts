@@ -89,6 +89,11 @@ export const commandRegistry: readonly CommandEntry[] = [
     load: async () => (await import('./commands/certs.js')).certsCommand,
   },
   {
+    name: 'precheck',
+    summary: 'Check before a rollout: config, nodes, clocks, storage, locks, consensus, audit, certificates, backups, alerts.',
+    load: async () => (await import('./commands/precheck.js')).precheckCommand,
+  },
+  {
     name: 'migrate',
     summary: 'Apply pending schema migrations to the PostgreSQL at DATABASE_URL.',
     load: async () => (await import('./commands/migrate.js')).migrateCommand,

@@ -1,0 +1,17 @@
+export {
+  cheapChecks,
+  checkIds,
+  defaultBounds,
+  judgeAlerts,
+  judgeBackup,
+  judgeCertificates,
+  judgeClockSkew,
+  judgeConsensus,
+  judgeDisk,
+  judgeLock,
+  judgeMigrations,
+  judgeNodes,
+  precheckExitCode,
+} from './checks.js';
+export type { CheckId, CheckResult, CheckStatus, NodeFact, PrecheckBounds } from './checks.js';
+export { certificateExpiries, checkPrometheus, checkRedis, freeBytes, verifyAudit } from './probes.js';
