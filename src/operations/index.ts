@@ -15,3 +15,5 @@ export {
 } from './checks.js';
 export type { CheckId, CheckResult, CheckStatus, NodeFact, PrecheckBounds } from './checks.js';
 export { certificateExpiries, checkPrometheus, checkRedis, freeBytes, verifyAudit } from './probes.js';
+export { verifyDatabase } from './verify-database.js';
+export type { DatabaseVerification } from './verify-database.js';

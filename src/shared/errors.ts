@@ -21,6 +21,10 @@ export const errorKinds = {
   RESOURCE_EXHAUSTED: { grpc: status.RESOURCE_EXHAUSTED, exit: 1 },
   STARTUP_FAILED: { grpc: status.INTERNAL, exit: 1 },
   INTERNAL: { grpc: status.INTERNAL, exit: 1 },
+  // Day-2 operations (triad backup / restore / verify-database).
+  BACKUP_INVALID: { grpc: status.INVALID_ARGUMENT, exit: 2 },
+  DATABASE_NOT_EMPTY: { grpc: status.FAILED_PRECONDITION, exit: 3 },
+  DATABASE_INCONSISTENT: { grpc: status.DATA_LOSS, exit: 1 },
 } as const satisfies Record<string, { grpc: status; exit: 1 | 2 | 3 }>;
 
 export type ErrorCode = keyof typeof errorKinds;

@@ -38,8 +38,17 @@ export { instanceStateStore } from './stores/instance-state.js';
 export type { InstanceStateStore } from './stores/instance-state.js';
 export { createOperationHistoryStore } from './stores/operation-history.js';
 export type { OperationHistoryStore, OperationHistoryStoreOptions, OperationRow } from './stores/operation-history.js';
-export { deploymentLockHolders, migrationStatus, openAlerts, serverFacts } from './inspect.js';
+export {
+  deploymentLockHolders,
+  migrationStatus,
+  openAlerts,
+  rowCounts,
+  serverFacts,
+  versionsWithoutAudit,
+} from './inspect.js';
 export type { MigrationStatus, OpenAlert } from './inspect.js';
 export { backupHistoryStore } from './stores/backup-history.js';
 export type { BackupHistoryStore, BackupRecord } from './stores/backup-history.js';
 export { runningEmbeddedUrl } from './embedded-url.js';
+export { backupFormat, checkBackupFile, dumpDatabase, nonEmptyTables, restoreDatabase } from './dump.js';
+export type { BackupManifest, BackupResult, RestoreOptions } from './dump.js';

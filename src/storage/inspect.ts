@@ -89,3 +89,32 @@ export async function serverFacts(pool: Queryable): Promise<{ nowMs: number; ser
   const row = rows[0]!;
   return { nowMs: row.now.getTime(), serverVersion: row.version, bytes: Number(row.bytes) };
 }
+
+/**
+ * Desired-state versions with no audit row recording them (same version, command, actor and correlation id): each
+ * version is written in one transaction with its audit row, so a version without one was written around triad.
+ */
+export async function versionsWithoutAudit(pool: Queryable): Promise<number[]> {
+  const { rows } = await pool.query<{ version: string }>(
+    `SELECT v.version::text FROM desired_state_versions v
+      WHERE NOT EXISTS (SELECT 1 FROM audit_log a
+                         WHERE a.after_version = v.version AND a.command = v.command AND a.actor = v.created_by
+                           AND a.correlation_id = v.correlation_id)
+      ORDER BY v.version`,
+  );
+  return rows.map((r) => Number(r.version));
+}
+
+/** Row count of every table of the schema (partitions through their parent). */
+export async function rowCounts(pool: Queryable): Promise<Record<string, number>> {
+  const { rows: tables } = await pool.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY c.relname`,
+  );
+  const counts: Record<string, number> = {};
+  for (const { name } of tables) {
+    const { rows } = await pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM "${name.replace(/"/g, '""')}"`);
+    counts[name] = Number(rows[0]?.n);
+  }
+  return counts;
+}
