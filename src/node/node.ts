@@ -28,6 +28,7 @@ import { createRecorder, ingestRules } from '../ingest/index.js';
 import { appliedLayersOf, createLayers, LeaderElection } from '../layer-manager/index.js';
 import { createLiveState } from '../live-state/index.js';
 import { PeerSet } from '../membership/index.js';
+import { defaultRetention, startRetention } from '../operations/index.js';
 import type { TriadMetrics } from '../metrics/index.js';
 import { createNodeRuntime, type OperationSink } from '../runtime/index.js';
 import { TriadError, triadVersion, type Clock, type Logger } from '../shared/index.js';
@@ -255,6 +256,7 @@ export function createNode(deps: NodeDeps): TriadNode {
     Ingest: ingestService({ log, record }),
   });
   let http: HttpServer | undefined;
+  let retention: { stop(): Promise<void> } | undefined;
 
   return {
     self,
@@ -291,6 +293,15 @@ export function createNode(deps: NodeDeps): TriadNode {
           .catch(() => undefined);
       });
       consensus.start();
+      // Day-2 duty of the leader: daily partitions ahead, expired ones dropped (operations/retention.ts).
+      retention = startRetention({
+        pool,
+        clock,
+        log,
+        self: self.name,
+        isLeader: () => election.isLeader,
+        policy: defaultRetention,
+      });
       log.info(
         {
           operation: 'node_start',
@@ -308,6 +319,7 @@ export function createNode(deps: NodeDeps): TriadNode {
       readiness.markStopping();
       evaluate();
       await consensus.stop();
+      await retention?.stop();
       links.close();
       peerEdge.closeLinks();
       await peers.stop();

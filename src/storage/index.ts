@@ -52,3 +52,4 @@ export type { BackupHistoryStore, BackupRecord } from './stores/backup-history.j
 export { runningEmbeddedUrl } from './embedded-url.js';
 export { backupFormat, checkBackupFile, dumpDatabase, nonEmptyTables, restoreDatabase } from './dump.js';
 export type { BackupManifest, BackupResult, RestoreOptions } from './dump.js';
+export { ensureOperationPartitions, listOperationPartitions, partitionDay, pruneOperations } from './partitions.js';
