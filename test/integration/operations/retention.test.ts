@@ -71,7 +71,10 @@ describe('retention of operation_history on a real PostgreSQL', () => {
       {
         actor: 'node:alpha',
         command: 'retention prune operation_history',
-        args: expect.objectContaining({ dropped_partitions: ['operation_history_p20300115'], retention: '90d' }),
+        args: expect.objectContaining({
+          dropped_partitions: ['operation_history_p20300115'],
+          retention: '90d',
+        }) as unknown,
       },
     ]);
     expect(await verifyAudit(db.pool)).toEqual({ ok: true, rows: 2 });
