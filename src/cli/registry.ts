@@ -90,7 +90,8 @@ export const commandRegistry: readonly CommandEntry[] = [
   },
   {
     name: 'precheck',
-    summary: 'Check before a rollout: config, nodes, clocks, storage, locks, consensus, audit, certificates, backups, alerts.',
+    summary:
+      'Check before a rollout: config, nodes, clocks, storage, locks, consensus, audit, certificates, backups, alerts.',
     load: async () => (await import('./commands/precheck.js')).precheckCommand,
   },
   {
