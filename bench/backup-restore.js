@@ -64,12 +64,20 @@ try {
   const fillStarted = performance.now();
   try {
     await migrate(pool);
+  } finally {
+    await pool.end();
+  }
+  // A plain client for the fill: the storage pool's statement timeout is meant for a node, not for this bulk insert.
+  const fill = new pg.Client({ connectionString: sourceUrl });
+  await fill.connect();
+  try {
+    await fill.query('SET statement_timeout = 0');
     // The last `days` days, a partition each (as the leader keeps them), then the rows spread evenly over them.
-    await pool.query(
+    await fill.query(
       `SELECT triad_ensure_operation_partition(((now() AT TIME ZONE 'UTC')::date - g)) FROM generate_series(0, $1) g`,
       [days],
     );
-    await pool.query(
+    await fill.query(
       `INSERT INTO operation_history (operation_id, framework_id, layer, instance, started_at, duration_ms,
                                       burden_saved_hours, success, error_type, trace_id, source, cohort)
        SELECT gen_random_uuid(), 'fw-' || (i % 40), 'R' || (1 + i % 6), (ARRAY['alpha','beta','gamma'])[1 + i % 3],
@@ -78,9 +86,9 @@ try {
          FROM generate_series(1, $1) AS i`,
       [rows, days - 1],
     );
-    await pool.query('ANALYZE');
+    await fill.query('ANALYZE');
   } finally {
-    await pool.end();
+    await fill.end();
   }
   const fillSeconds = (performance.now() - fillStarted) / 1000;
   console.log(`filled ${rows} rows in ${fillSeconds.toFixed(1)} s`);

@@ -28,7 +28,7 @@ import { createRecorder, ingestRules } from '../ingest/index.js';
 import { appliedLayersOf, createLayers, LeaderElection } from '../layer-manager/index.js';
 import { createLiveState } from '../live-state/index.js';
 import { PeerSet } from '../membership/index.js';
-import { defaultRetention, startRetention } from '../operations/index.js';
+import { retentionPolicy, startRetention } from '../operations/index.js';
 import type { TriadMetrics } from '../metrics/index.js';
 import { createNodeRuntime, type OperationSink } from '../runtime/index.js';
 import { TriadError, triadVersion, type Clock, type Logger } from '../shared/index.js';
@@ -300,7 +300,7 @@ export function createNode(deps: NodeDeps): TriadNode {
         log,
         self: self.name,
         isLeader: () => election.isLeader,
-        policy: defaultRetention,
+        policy: retentionPolicy(cluster.retention),
       });
       log.info(
         {

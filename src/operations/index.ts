@@ -17,5 +17,5 @@ export type { CheckId, CheckResult, CheckStatus, NodeFact, PrecheckBounds } from
 export { certificateExpiries, checkPrometheus, checkRedis, freeBytes, verifyAudit } from './probes.js';
 export { verifyDatabase } from './verify-database.js';
 export type { DatabaseVerification } from './verify-database.js';
-export { defaultRetention, expiredPartitions, runRetention, startRetention } from './retention.js';
+export { defaultRetention, expiredPartitions, retentionPolicy, runRetention, startRetention } from './retention.js';
 export type { RetentionDeps, RetentionPolicy } from './retention.js';

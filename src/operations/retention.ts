@@ -26,6 +26,15 @@ export const defaultRetention: RetentionPolicy = {
   partitionsAheadDays: 7,
 };
 
+/** The policy from cluster.yaml's `retention:` section (config/cluster.ts bounds it). */
+export function retentionPolicy(settings: { operationsDays: number; intervalMs: number }): RetentionPolicy {
+  return {
+    operationsMs: settings.operationsDays * day,
+    intervalMs: settings.intervalMs,
+    partitionsAheadDays: defaultRetention.partitionsAheadDays,
+  };
+}
+
 /**
  * Partitions wholly older than the retention: a day's partition goes once its END is past the cutoff, so nothing
  * younger than the retention is ever dropped (the plan's 90 days is a minimum, kept up to a day longer).
