@@ -25,6 +25,8 @@ export const errorKinds = {
   BACKUP_INVALID: { grpc: status.INVALID_ARGUMENT, exit: 2 },
   DATABASE_NOT_EMPTY: { grpc: status.FAILED_PRECONDITION, exit: 3 },
   DATABASE_INCONSISTENT: { grpc: status.DATA_LOSS, exit: 1 },
+  // activate-layers' precheck found failing checks (the issue: "refuse with the failing checks", exit 1).
+  PRECHECK_FAILED: { grpc: status.FAILED_PRECONDITION, exit: 1 },
 } as const satisfies Record<string, { grpc: status; exit: 1 | 2 | 3 }>;
 
 export type ErrorCode = keyof typeof errorKinds;

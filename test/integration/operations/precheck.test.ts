@@ -44,6 +44,23 @@ describe('triad precheck against a running cluster', () => {
     expect(byId.certificates?.status).toBe('PASS');
   });
 
+  const triad = (...args: string[]) =>
+    runTriad([...args, '--config', cluster.config.clusterFile], {
+      env: { DATABASE_URL: cluster.databaseUrl, ...cliCertificateEnv(cluster.instance('alpha').grpc) },
+    });
+  const latestVersion = async () =>
+    Number(
+      (await cluster.db!.pool.query<{ v: string }>('SELECT max(version)::text AS v FROM desired_state_versions'))
+        .rows[0]!.v,
+    );
+
+  test('activate-layers passes its precheck on a healthy cluster and changes the desired state', async () => {
+    const before = await latestVersion();
+    const result = await triad('activate-layers', '--layers', 'R1', '--instances', 'alpha', '--json');
+    expect(result.code, result.stderr).toBe(0);
+    expect(await latestVersion()).toBe(before + 1);
+  });
+
   test('fails and names the check when one node is stopped', async () => {
     await cluster.stopNode('gamma', 'SIGKILL');
     const { code, json, stdout } = await precheck();
@@ -60,6 +77,46 @@ describe('triad precheck against a running cluster', () => {
     expect(table.code).toBe(1);
     expect(table.stdout).toMatch(/nodes_reachable\s+FAIL\s+2\/3 reachable\s+gamma: /);
     expect(table.stdout).toContain('precheck FAILED: nodes_reachable');
+  });
+
+  test('activate-layers refuses with the failing checks while a node is down, unless skipped with a reason (audited)', async () => {
+    // gamma was stopped by the test before.
+    const before = await latestVersion();
+    const refused = await triad('activate-layers', '--layers', 'R2', '--instances', 'alpha');
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/precheck failed \(nothing was changed\)/);
+    expect(refused.stdout).toMatch(/nodes_reachable\s+FAIL\s+2\/3 reachable\s+gamma: /);
+    expect(refused.stderr).toContain('[PRECHECK_FAILED] precheck failed: nodes_reachable (2/3 reachable)');
+    expect(refused.stderr).toContain('--skip-precheck --reason');
+    expect(await latestVersion()).toBe(before);
+
+    const noReason = await triad('activate-layers', '--layers', 'R2', '--instances', 'alpha', '--skip-precheck');
+    expect(noReason.code).toBe(2);
+    expect(noReason.stderr).toContain('[USAGE] --skip-precheck needs --reason');
+    expect(await latestVersion()).toBe(before);
+
+    // Skipped with a reason: the change goes to the node (the gates still apply; --force overrides them, audited).
+    const skipped = await triad(
+      'activate-layers',
+      '--layers',
+      'R2',
+      '--instances',
+      'alpha',
+      '--skip-precheck',
+      '--force',
+      '--reason',
+      'gamma is being replaced',
+      '--timeout',
+      '20',
+    );
+    expect(skipped.code, skipped.stderr + skipped.stdout).toBe(0);
+    expect(await latestVersion()).toBe(before + 1);
+    const { rows } = await cluster.db!.pool.query<{ reason: string; command: string }>(
+      'SELECT reason, command FROM audit_log WHERE after_version = $1',
+      [before + 1],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.reason).toBe('precheck skipped: gamma is being replaced');
   });
 
   test('bad input is a usage error (exit 2) naming the valid check ids', async () => {
