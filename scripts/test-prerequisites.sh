@@ -123,6 +123,8 @@ ensure_postgres
 ensure_redis
 need 'promtool, prometheus' promtool prometheus -- prometheus
 need ansible-playbook ansible-playbook -- ansible-core
+# ansible-lint --profile production runs over ansible/ in test/integration/ops/ansible.test.ts (offline: no galaxy).
+need ansible-lint ansible-lint -- ansible-lint
 
 if [ "$failed" != 0 ]; then
   echo 'test prerequisites: not met (see above); no suite was started' >&2
