@@ -308,7 +308,6 @@ export async function activationPrecheck(values: ParsedValues, io: CliIO): Promi
   return results.filter((r) => r.status === 'FAIL');
 }
 
-
 function report(io: CliIO, values: ParsedValues, results: CheckResult[]): void {
   const failed = results.filter((r) => r.status === 'FAIL').map((r) => r.id);
   if (values.json) {
