@@ -3,7 +3,6 @@ import type { TriadConfig } from '../../config/index.js';
 import { isLoopbackHost } from '../../config/index.js';
 import {
   certificateExpiries,
-  cheapChecks,
   checkIds,
   checkPrometheus,
   checkRedis,
@@ -295,10 +294,13 @@ async function databaseChecks(
 }
 
 /**
- * The checks `activate-layers` runs before sending a change (cheapChecks less deployment_lock: the node serialises
- * changes on that lock itself and waits its turn, so a lock held for a moment must not turn into a refusal here).
+ * The checks `activate-layers` runs before sending a change: every node answers, all run one triad version, and no
+ * critical alert or automatic rollback is open — what the node's gates do not judge. Left out on purpose: readiness
+ * and consensus (the gates judge consensus and `--force` overrides them, audited; refusing here too would take that
+ * override away, and readiness flaps while a loaded node catches up), and deployment_lock (the node serialises changes
+ * on it and waits its turn, so a lock held for a moment must not turn into a refusal).
  */
-export const activationChecks: readonly CheckId[] = cheapChecks.filter((id) => id !== 'deployment_lock');
+export const activationChecks: readonly CheckId[] = ['nodes_reachable', 'same_version', 'alerts'];
 
 /** Runs activationChecks; resolves to the failing ones (empty: go ahead). */
 export async function activationPrecheck(values: ParsedValues, io: CliIO): Promise<CheckResult[]> {
