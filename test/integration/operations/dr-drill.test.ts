@@ -4,9 +4,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createOperationHistoryStore, type OperationRow } from '../../../src/storage/index.js';
+import {
+  createOperationHistoryStore,
+  createPool,
+  migrate,
+  startEmbeddedPostgres,
+  type OperationRow,
+} from '../../../src/storage/index.js';
 import { nodeState, runTriad, TestCluster, waitFor } from '../../fixtures/cluster.js';
-import { testDatabaseUrl } from '../../fixtures/postgres.js';
+import { createTestDatabase, embeddedDataDir, testDatabaseUrl, withDatabase } from '../../fixtures/postgres.js';
 
 const day = 86_400_000;
 
@@ -28,20 +34,84 @@ function operations(n: number, now: number): OperationRow[] {
   }));
 }
 
-describe('disaster-recovery drill on a real PostgreSQL', () => {
+interface DrillEngine {
+  /** The database the cluster uses, dropped and recreated empty by the drill. */
+  url: string;
+  /** Another database on the same server, to drop and create it from. */
+  adminUrl: string;
+  close(): Promise<void>;
+}
+
+/** The machine's PostgreSQL (15): a fresh database cloned from the migrated template. */
+async function machineEngine(): Promise<DrillEngine> {
+  const db = await createTestDatabase();
+  await db.pool.end();
+  return {
+    url: db.url,
+    adminUrl: testDatabaseUrl,
+    close: async () => {
+      const admin = new pg.Client({ connectionString: testDatabaseUrl });
+      await admin.connect();
+      try {
+        await admin.query(`DROP DATABASE IF EXISTS ${db.name} WITH (FORCE)`);
+      } finally {
+        await admin.end();
+      }
+    },
+  };
+}
+
+/** The embedded engine `triad up` runs (PostgreSQL 18): a migrated database of its own beside the engine's. */
+async function embeddedEngine(): Promise<DrillEngine> {
+  const dataDir = embeddedDataDir();
+  const engine = await startEmbeddedPostgres({ dataDir });
+  const admin = new pg.Client({ connectionString: engine.url });
+  await admin.connect();
+  try {
+    await admin.query('CREATE DATABASE triad_drill');
+  } finally {
+    await admin.end();
+  }
+  const url = withDatabase(engine.url, 'triad_drill');
+  const pool = createPool(url, { applicationName: 'triad-test' });
+  try {
+    await migrate(pool);
+  } finally {
+    await pool.end();
+  }
+  return {
+    url,
+    adminUrl: engine.url,
+    close: async () => {
+      await engine.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe.each([
+  ['the machine’s PostgreSQL', machineEngine],
+  ['the embedded engine', embeddedEngine],
+])('disaster-recovery drill on %s', (_name, startEngine) => {
+  let engine: DrillEngine;
+  let pool: pg.Pool;
   let cluster: TestCluster;
   let dir: string;
   const triad = (...args: string[]) =>
     runTriad([...args, '--config', cluster.config.clusterFile], { env: { DATABASE_URL: cluster.databaseUrl } });
 
   beforeAll(async () => {
-    cluster = await TestCluster.start();
+    engine = await startEngine();
+    pool = new pg.Pool({ connectionString: engine.url, max: 2 });
+    cluster = await TestCluster.start({ databaseUrl: engine.url });
     dir = mkdtempSync(path.join(tmpdir(), 'triad-dr-'));
     await cluster.waitReady();
     await cluster.waitForEpoch();
-  });
+  }, 120_000);
   afterAll(async () => {
     await cluster?.stop();
+    await pool?.end();
+    await engine?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -54,9 +124,9 @@ describe('disaster-recovery drill on a real PostgreSQL', () => {
       const result = await triad(...args);
       expect(result.code, result.stderr).toBe(0);
     }
-    const inserted = await createOperationHistoryStore(cluster.db!.pool).insert(operations(3_000, Date.now()));
+    const inserted = await createOperationHistoryStore(pool).insert(operations(3_000, Date.now()));
     expect(inserted).toBe(3_000);
-    const before = await cluster.db!.pool.query<{ version: string }>(
+    const before = await pool.query<{ version: string }>(
       'SELECT max(version)::text AS version FROM desired_state_versions',
     );
     const version = Number(before.rows[0]!.version);
@@ -72,7 +142,7 @@ describe('disaster-recovery drill on a real PostgreSQL', () => {
 
     // The loss: the database is gone (its connections killed), and an empty one takes its name.
     const name = new URL(cluster.databaseUrl).pathname.slice(1);
-    const admin = new pg.Client({ connectionString: testDatabaseUrl });
+    const admin = new pg.Client({ connectionString: engine.adminUrl });
     await admin.connect();
     try {
       await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
