@@ -110,7 +110,7 @@ export async function runMutation(
         }
         throw new TriadError(
           'PRECHECK_FAILED',
-          `precheck failed: ${failing.map((r) => `${r.id} (${r.value})`).join(', ')}; fix it, or pass --skip-precheck --reason "…" (audited)`,
+          `precheck failed: ${failing.map((r) => `${r.id} (${r.value}${r.detail ? `: ${r.detail}` : ''})`).join(', ')}; fix it, or pass --skip-precheck --reason "…" (audited)`,
           { details: { checks: failing } },
         );
       }

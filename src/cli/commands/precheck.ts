@@ -201,13 +201,16 @@ export async function runPrecheck(
     .sort((a, b) => checkIds.indexOf(a.id) - checkIds.indexOf(b.id));
 }
 
+const precheckStateDeadlineMs = 5_000;
+
 async function nodeFacts(config: TriadConfig, values: ParsedValues, io: CliIO): Promise<NodeFact[]> {
   return withConnections(values, io, (connections) =>
     Promise.all(
       config.cluster.instances.map(async (i): Promise<NodeFact> => {
         const sentAt = io.clock.now();
         try {
-          const state = await getState(connections, `${i.host}:${i.grpcPort}`);
+          // 5 s, not the CLI's usual 2 s: a first TLS handshake to a busy node can take more, and a precheck is not hurried.
+          const state = await getState(connections, `${i.host}:${i.grpcPort}`, precheckStateDeadlineMs);
           const receivedAt = io.clock.now();
           // The node's clock when it answered: its start time plus its uptime, both read from the same clock.
           const nodeNow = state.started_at_ms + state.uptime_seconds * 1000;

@@ -86,7 +86,7 @@ describe('triad precheck against a running cluster', () => {
     expect(refused.code).toBe(1);
     expect(refused.stdout).toMatch(/precheck failed \(nothing was changed\)/);
     expect(refused.stdout).toMatch(/nodes_reachable\s+FAIL\s+2\/3 reachable\s+gamma: /);
-    expect(refused.stderr).toContain('[PRECHECK_FAILED] precheck failed: nodes_reachable (2/3 reachable)');
+    expect(refused.stderr).toContain('[PRECHECK_FAILED] precheck failed: nodes_reachable (2/3 reachable: gamma: ');
     expect(refused.stderr).toContain('--skip-precheck --reason');
     expect(await latestVersion()).toBe(before);
 
