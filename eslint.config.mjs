@@ -6,7 +6,7 @@ import globals from 'globals';
 
 // Components talk to each other only through their index.ts (STYLE §1); a deep import is a design smell, not a style nit.
 const components =
-  'cli|config|connections|console|consensus|edges|health|ingest|layer-manager|live-state|membership|metrics|node|protocol|rollouts|runtime|shared|storage|supervisor';
+  'cli|config|connections|console|consensus|edges|health|ingest|layer-manager|live-state|membership|metrics|node|operations|protocol|rollouts|runtime|shared|storage|supervisor';
 /** The domain core and what it stands on: they know nothing of the wire, the channels or the edges (docs/architecture.md). */
 const domain = [
   'config',
@@ -18,6 +18,7 @@ const domain = [
   'membership',
   'metrics',
   'rollouts',
+  'operations',
   'runtime',
   'shared',
   'storage',

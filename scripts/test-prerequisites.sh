@@ -125,6 +125,8 @@ need 'promtool, prometheus' promtool prometheus -- prometheus
 need ansible-playbook ansible-playbook -- ansible-core
 # The console's browser tests drive Debian's Chromium through playwright-core (which downloads no browser of its own).
 need chromium chromium -- chromium
+# ansible-lint --profile production runs over ansible/ in test/integration/ops/ansible.test.ts (offline: no galaxy).
+need ansible-lint ansible-lint -- ansible-lint
 
 if [ "$failed" != 0 ]; then
   echo 'test prerequisites: not met (see above); no suite was started' >&2

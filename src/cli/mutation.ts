@@ -22,6 +22,14 @@ import {
 } from './command.js';
 import { formatTable } from './table.js';
 
+/** What a precheck hook reports: the failing checks (operations/checks.ts CheckResult's shape). */
+export interface PrecheckFinding {
+  id: string;
+  status: string;
+  value: string;
+  detail?: string;
+}
+
 /** The flags every desired-state change takes (DESIGN §5). */
 export const mutationOptions: Record<string, OptionSpec> = {
   json: { type: 'boolean', description: 'print the result as JSON on stdout' },
@@ -65,6 +73,7 @@ export async function runMutation(
   values: ParsedValues,
   io: CliIO,
   command: Omit<MutationRequest, 'options'>,
+  hooks: { precheck?: (values: ParsedValues, io: CliIO) => Promise<PrecheckFinding[]> } = {},
 ): Promise<number> {
   const timeout = Number(values.timeout ?? '30');
   if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 600) {
@@ -81,12 +90,38 @@ export async function runMutation(
     );
   }
   const json = values.json === true;
+  let reason = optionalString(values, 'reason') ?? '';
+  // Day-2 precheck before a real change (a dry run changes nothing, so it is not held up by one). Skipping it is
+  // allowed with a reason, which then says so in the version's history and its audit row.
+  if (hooks.precheck && values['dry-run'] !== true) {
+    if (values['skip-precheck'] === true) {
+      if (!reason) throw new TriadError('USAGE', '--skip-precheck needs --reason "…" (recorded in the audit log)');
+      reason = `precheck skipped: ${reason}`;
+    } else {
+      const failing = await hooks.precheck(values, io);
+      if (failing.length > 0) {
+        if (!json) {
+          io.stdout.write(
+            `precheck failed (nothing was changed):\n${formatTable(
+              ['CHECK', 'STATUS', 'VALUE', 'DETAIL'],
+              failing.map((r) => [r.id, r.status, r.value, r.detail ?? '']),
+            )}\n`,
+          );
+        }
+        throw new TriadError(
+          'PRECHECK_FAILED',
+          `precheck failed: ${failing.map((r) => `${r.id} (${r.value}${r.detail ? `: ${r.detail}` : ''})`).join(', ')}; fix it, or pass --skip-precheck --reason "…" (audited)`,
+          { details: { checks: failing } },
+        );
+      }
+    }
+  }
   const request: MutationRequest = {
     ...command,
     options: {
       dry_run: values['dry-run'] === true,
       force: values.force === true,
-      reason: optionalString(values, 'reason') ?? '',
+      reason,
       label: optionalString(values, 'label') ?? '',
       timeout_ms: Math.round(timeout * 1000),
       actor: `${userInfo().username}@${hostname()}`,

@@ -94,6 +94,27 @@ export const commandRegistry: readonly CommandEntry[] = [
     load: async () => (await import('./commands/certs.js')).certsCommand,
   },
   {
+    name: 'precheck',
+    summary:
+      'Check before a rollout: config, nodes, clocks, storage, locks, consensus, audit, certificates, backups, alerts.',
+    load: async () => (await import('./commands/precheck.js')).precheckCommand,
+  },
+  {
+    name: 'backup',
+    summary: 'Write a consistent backup of every triad table (one snapshot) with the audit head, and record it.',
+    load: async () => (await import('./commands/backup.js')).backupCommand,
+  },
+  {
+    name: 'restore',
+    summary: 'Restore a backup into an empty database (or replace one with --force --reason), then verify it.',
+    load: async () => (await import('./commands/backup.js')).restoreCommand,
+  },
+  {
+    name: 'verify-database',
+    summary: 'Check migrations, the audit chain, every desired-state version against its audit row, and row counts.',
+    load: async () => (await import('./commands/backup.js')).verifyDatabaseCommand,
+  },
+  {
     name: 'migrate',
     summary: 'Apply pending schema migrations to the PostgreSQL at DATABASE_URL.',
     load: async () => (await import('./commands/migrate.js')).migrateCommand,

@@ -65,6 +65,13 @@ export interface ClusterConfig {
   http: { tls: 'auto' | 'on' | 'off'; clientCertificates: boolean };
   /** The audit chain's HMAC key file as written (relative to cluster.yaml); absent: `audit.key` in the certs dir. */
   audit: { keyFile?: string };
+  /**
+   * What the leader keeps (operations plan: operational data 90 days, audit a year). `operationsDays`: daily
+   * operation_history partitions older than this are dropped every `intervalMs`. `auditDays` is a floor, not a pruning
+   * age: triad never deletes audit rows (the hash chain must verify from its start), so the bound only refuses a
+   * configuration that promises less than the plan's year.
+   */
+  retention: { operationsDays: number; auditDays: number; intervalMs: number };
 }
 
 export interface SyntheticFaultConfig {
@@ -212,6 +219,22 @@ const ClusterFile = z.strictObject({
     })
     .prefault({}),
   audit: z.strictObject({ key_file: z.string().min(1).max(4096).optional() }).prefault({}),
+  retention: z
+    .strictObject({
+      // At least a week: the partitions kept ahead of today, and the shortest window anything reads.
+      operations_days: z.number().int('expected whole days').min(7).max(3650).default(90),
+      audit_days: z
+        .number()
+        .int('expected whole days')
+        .min(365, 'expected at least 365 (the operations plan keeps the audit a year)')
+        .max(36_500)
+        .default(365),
+      // Hourly by default; under a minute would only add load, over a day lets a partition outlive its retention long.
+      interval: durationMs
+        .refine((ms) => ms >= 60_000 && ms <= 86_400_000, 'expected an interval within [1m, 24h]')
+        .default(3_600_000),
+    })
+    .prefault({}),
 });
 
 /** The file's schema, with its cross-field rules; `insecure` (--insecure) turns TLS off and must pass them too. */
@@ -331,5 +354,10 @@ export function parseClusterConfig(text: string, options: LoadClusterOptions): C
     },
     http: { tls: file.http.tls, clientCertificates: file.http.client_certificates },
     audit: file.audit.key_file !== undefined ? { keyFile: file.audit.key_file } : {},
+    retention: {
+      operationsDays: file.retention.operations_days,
+      auditDays: file.retention.audit_days,
+      intervalMs: file.retention.interval,
+    },
   };
 }

@@ -30,6 +30,7 @@ import { createRecorder, ingestRules } from '../ingest/index.js';
 import { appliedLayersOf, createDesiredStateStore, createLayers, LeaderElection } from '../layer-manager/index.js';
 import { createLiveState } from '../live-state/index.js';
 import { PeerSet } from '../membership/index.js';
+import { retentionPolicy, startRetention } from '../operations/index.js';
 import type { TriadMetrics } from '../metrics/index.js';
 import { createExecutor, createRollouts, createWebhookSender, runWhileLeader, type Plan } from '../rollouts/index.js';
 import { createNodeRuntime, type OperationSink } from '../runtime/index.js';
@@ -361,6 +362,7 @@ export function createNode(deps: NodeDeps): TriadNode {
     Rollouts: rolloutsService({ log, rollouts }),
   });
   let http: HttpServer | undefined;
+  let retention: { stop(): Promise<void> } | undefined;
 
   return {
     self,
@@ -400,6 +402,16 @@ export function createNode(deps: NodeDeps): TriadNode {
       consensus.start();
       rolloutRunner.start();
       webhookRunner.start();
+      // Day-2 duty of the leader: daily partitions ahead, expired ones dropped (operations/retention.ts).
+      retention = startRetention({
+        pool,
+        clock,
+        log,
+        self: self.name,
+        isLeader: () => election.isLeader,
+        policy: retentionPolicy(cluster.retention),
+        auditKey: deps.auditKey,
+      });
       log.info(
         {
           operation: 'node_start',
@@ -419,6 +431,7 @@ export function createNode(deps: NodeDeps): TriadNode {
       await rolloutRunner.stop();
       await webhookRunner.stop();
       await consensus.stop();
+      await retention?.stop();
       links.close();
       peerEdge.closeLinks();
       await peers.stop();

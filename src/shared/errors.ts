@@ -23,6 +23,12 @@ export const errorKinds = {
   INTERNAL: { grpc: status.INTERNAL, exit: 1 },
   /** The audit chain or a desired-state version does not verify: tampering, or rows lost. */
   AUDIT_TAMPERED: { grpc: status.DATA_LOSS, exit: 1 },
+  // Day-2 operations (triad backup / restore / verify-database).
+  BACKUP_INVALID: { grpc: status.INVALID_ARGUMENT, exit: 2 },
+  DATABASE_NOT_EMPTY: { grpc: status.FAILED_PRECONDITION, exit: 3 },
+  DATABASE_INCONSISTENT: { grpc: status.DATA_LOSS, exit: 1 },
+  // activate-layers' precheck found failing checks (the issue: "refuse with the failing checks", exit 1).
+  PRECHECK_FAILED: { grpc: status.FAILED_PRECONDITION, exit: 1 },
 } as const satisfies Record<string, { grpc: status; exit: 1 | 2 | 3 }>;
 
 export type ErrorCode = keyof typeof errorKinds;

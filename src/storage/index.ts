@@ -69,3 +69,17 @@ export type {
   RunStatus,
   StepRow,
 } from './stores/rollouts.js';
+export {
+  deploymentLockHolders,
+  migrationStatus,
+  openAlerts,
+  rowCounts,
+  serverFacts,
+  versionsWithoutAudit,
+} from './inspect.js';
+export type { MigrationStatus, OpenAlert } from './inspect.js';
+export { backupHistoryStore } from './stores/backup-history.js';
+export type { BackupHistoryStore, BackupRecord } from './stores/backup-history.js';
+export { backupFormat, checkBackupFile, dumpDatabase, nonEmptyTables, restoreDatabase } from './dump.js';
+export type { BackupManifest, BackupResult, RestoreOptions } from './dump.js';
+export { ensureOperationPartitions, listOperationPartitions, partitionDay, pruneOperations } from './partitions.js';

@@ -111,7 +111,8 @@ export const auditCommand: Command = {
   },
 };
 
-function readAnchor(key: AuditKey, file: string, shown: string): AuditAnchor {
+/** The last anchor line of FILE, checked with the key (also used by `triad precheck --anchor`). */
+export function readAnchor(key: AuditKey, file: string, shown: string): AuditAnchor {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -1,11 +1,12 @@
 import { TriadError } from '../../shared/index.js';
 import { optionalString, type Command } from '../command.js';
 import { mutationOptions, parseList, runMutation } from '../mutation.js';
+import { activationPrecheck } from './precheck.js';
 
 export const activateLayersCommand: Command = {
   name: 'activate-layers',
   usage:
-    'triad activate-layers --layers R1,R2 [--instances alpha,beta] [--percentage 10] [--dry-run] [--force --reason "…"] [--json]',
+    'triad activate-layers --layers R1,R2 [--instances alpha,beta] [--percentage 10] [--dry-run] [--force --reason "…"] [--skip-precheck --reason "…"] [--json]',
   options: {
     layers: {
       type: 'string',
@@ -19,6 +20,10 @@ export const activateLayersCommand: Command = {
       description: 'share of operation keys the layers run for (default 100)',
     },
     ...mutationOptions,
+    'skip-precheck': {
+      type: 'boolean',
+      description: 'do not run the cheap precheck first (needs --reason; recorded in the audit log)',
+    },
   },
   examples: [
     'triad activate-layers --layers R1,R2 --instances alpha',
@@ -26,13 +31,18 @@ export const activateLayersCommand: Command = {
     'triad activate-layers --layers R4 --force --reason "CHG-1234 approved early"',
   ],
   run: (values, _p, io) =>
-    runMutation(values, io, {
-      activate: {
-        layers: parseList(values, 'layers', true),
-        instances: parseList(values, 'instances', false),
-        percentage: parsePercentage(optionalString(values, 'percentage')),
+    runMutation(
+      values,
+      io,
+      {
+        activate: {
+          layers: parseList(values, 'layers', true),
+          instances: parseList(values, 'instances', false),
+          percentage: parsePercentage(optionalString(values, 'percentage')),
+        },
       },
-    }),
+      { precheck: activationPrecheck },
+    ),
 };
 
 export const deactivateLayersCommand: Command = {

@@ -34,9 +34,10 @@ export interface OperationHistoryStoreOptions {
 
 /**
  * One multi-row INSERT per batch: twelve array parameters unnested into rows, whatever the batch size, so the
- * statement text never changes and is prepared once per connection. ON CONFLICT (operation_id) DO NOTHING makes a
- * retry after a lost acknowledgement (committed, but the answer never arrived) insert nothing twice; it also
- * tolerates the same id twice within one statement, which DO UPDATE would not.
+ * statement text never changes and is prepared once per connection. ON CONFLICT (operation_id, started_at) DO NOTHING
+ * makes a retry after a lost acknowledgement (committed, but the answer never arrived) insert nothing twice (the table
+ * is partitioned by started_at, so its unique key must include it: migrations/004 explains why that still catches
+ * every retry); it also tolerates the same id twice within one statement, which DO UPDATE would not.
  */
 const insertSql = `
 INSERT INTO operation_history (operation_id, framework_id, layer, instance, started_at, duration_ms,
@@ -46,7 +47,7 @@ SELECT id, framework, layer, instance, to_timestamp(started_ms / 1000), duration
   FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::float8[], $8::boolean[],
               $9::text[], $10::text[], $11::text[], $12::text[])
        AS r(id, framework, layer, instance, started_ms, duration, burden, success, error_type, trace, source, cohort)
-ON CONFLICT (operation_id) DO NOTHING`;
+ON CONFLICT (operation_id, started_at) DO NOTHING`;
 
 export function createOperationHistoryStore(
   pool: Queryable,

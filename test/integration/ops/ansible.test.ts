@@ -12,7 +12,13 @@ const playbooks = readdirSync(ansibleDir).filter((f) => f.endsWith('.yml'));
 describe('ansible playbooks', () => {
   test('the shipped playbooks are the ones listed here', () => {
     expect(playbooks.sort()).toEqual(
-      expect.arrayContaining(['deploy_layer_manager.yml', 'monitoring.yml', 'restart_instance.yml']),
+      expect.arrayContaining([
+        'backup.yml',
+        'deploy_layer_manager.yml',
+        'monitoring.yml',
+        'restart_all_services.yml',
+        'restart_instance.yml',
+      ]),
     );
   });
 
@@ -26,4 +32,18 @@ describe('ansible playbooks', () => {
     expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
     expect(result.stdout).toContain(`playbook: ${path.join(ansibleDir, playbook)}`);
   });
+
+  // CI's lint bar for the playbooks (issue 15): the production profile, offline (no galaxy downloads; every module
+  // used is ansible.builtin), over the whole folder, task files included.
+  test('ansible/ is ansible-lint clean with the production profile', () => {
+    const binary = requireCommand('ansible-lint', 'apt-get update && apt-get install -y ansible-lint');
+    const result = spawnSync(binary, ['--offline', '--profile', 'production', '--nocolor', '-p', 'ansible/'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 240_000,
+      env: { ...process.env, ANSIBLE_NOCOLOR: '1', ANSIBLE_LOCAL_TEMP: '/tmp', NO_COLOR: '1' },
+    });
+    expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
+    expect(result.stderr).toMatch(/Passed with production profile: 0 failure\(s\), 0 warning\(s\)/);
+  }, 300_000);
 });

@@ -113,20 +113,40 @@ describe.each(filesIn('ansible', '.yml'))('%s', (file) => {
   });
 });
 
-describe('ansible/restart_instance.yml', () => {
-  const [play] = parse(readRepoFile('ansible/restart_instance.yml')) as (Play & { serial?: number })[];
+describe('ansible/restart_instance.yml, ansible/restart_all_services.yml and tasks/restart_node.yml', () => {
+  const restartNode = parse(readRepoFile('ansible/tasks/restart_node.yml')) as Task[];
+  type SerialPlay = Play & { serial?: number; any_errors_fatal?: boolean };
 
-  test('restarts one node at a time, then polls /ready for 200 with bounded retries', () => {
-    expect(play!.hosts).toBe('triad_nodes');
-    expect(play!.serial).toBe(1);
-    const [restart, wait] = play!.tasks!;
-    expect(restart!['ansible.builtin.systemd']).toMatchObject({
-      name: 'triad-node@{{ instance }}',
-      state: 'restarted',
-    });
+  test('both playbooks restart one node at a time through the shared task file', () => {
+    for (const file of ['ansible/restart_instance.yml', 'ansible/restart_all_services.yml']) {
+      const plays = parse(readRepoFile(file)) as SerialPlay[];
+      const restart = plays.at(-1)!;
+      expect(restart.hosts, file).toBe('triad_nodes');
+      expect(restart.serial, file).toBe(1);
+      expect(
+        restart.tasks!.map((t) => t['ansible.builtin.import_tasks']),
+        file,
+      ).toEqual(['tasks/restart_node.yml']);
+    }
+    // restart_all_services refuses to begin unless every node is ready (any one failing stops the whole run).
+    const [check] = parse(readRepoFile('ansible/restart_all_services.yml')) as SerialPlay[];
+    expect(check!.any_errors_fatal).toBe(true);
+    expect((check!.tasks![0]!['ansible.builtin.uri'] as { url: string }).url).toMatch(/\/ready$/);
+  });
+
+  test('per node: the others ready (majority), drain/stop, start, /ready, consensus on every node', () => {
+    const [others, stop, start, wait, consensus] = restartNode;
+    expect(others!.loop).toBe("{{ groups['triad_nodes'] | difference([inventory_hostname]) }}");
+    expect((others!['ansible.builtin.uri'] as { url: string }).url).toMatch(/\/ready$/);
+    expect(stop!['ansible.builtin.systemd']).toMatchObject({ name: 'triad-node@{{ instance }}', state: 'stopped' });
+    expect(start!['ansible.builtin.systemd']).toMatchObject({ name: 'triad-node@{{ instance }}', state: 'started' });
     expect(wait!['ansible.builtin.uri']).toMatchObject({ status_code: 200 });
     expect((wait!['ansible.builtin.uri'] as { url: string }).url).toMatch(/\/ready$/);
     expect(wait!.until).toBe('triad_ready.status == 200');
+    expect(consensus!.loop).toBe("{{ groups['triad_nodes'] }}");
+    expect(consensus!.until).toMatch(/json\.checks\.consensus/);
+    // The probes run where the CA certificate is: the control machine.
+    for (const task of [others, wait, consensus]) expect(task!.delegate_to).toBe('localhost');
     // Bounded: the two variables come from group_vars (no inventory overrides them): 30 tries 2 s apart, a minute.
     expect([wait!.retries, wait!.delay]).toEqual(['{{ triad_wait_retries }}', '{{ triad_wait_delay }}']);
     const vars = parse(readRepoFile('ansible/group_vars/all.yml')) as Record<string, unknown>;
@@ -134,6 +154,23 @@ describe('ansible/restart_instance.yml', () => {
     for (const inventory of filesIn('ansible/inventory', '.ini')) {
       expect(readRepoFile(inventory), inventory).not.toMatch(/\btriad_wait_(retries|delay)\b/);
     }
+  });
+});
+
+describe('ansible/backup.yml', () => {
+  const [play] = parse(readRepoFile('ansible/backup.yml')) as Play[];
+
+  test('runs triad backup on one node with DATABASE_URL hidden, then fetches the file it names', () => {
+    expect(play!.hosts).toBe("{{ triad_backup_host | default('triad_nodes[0]') }}");
+    const run = play!.tasks!.find((t) => t['ansible.builtin.command'])!;
+    expect((run['ansible.builtin.command'] as { cmd: string }).cmd).toMatch(/triad\.js backup --json/);
+    expect(run.environment).toEqual({ DATABASE_URL: '{{ triad_database_url }}' });
+    expect(run.no_log).toBe(true);
+    const fetch = play!.tasks!.find((t) => t['ansible.builtin.fetch'])!;
+    expect(fetch['ansible.builtin.fetch']).toMatchObject({
+      src: '{{ (triad_backup.stdout | from_json).file }}',
+      flat: true,
+    });
   });
 });
 
