@@ -1,5 +1,6 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { isLayerId, layerIds, type LayerId } from '../../config/index.js';
+import type { CanaryJudge } from '../../canary/index.js';
 import type { Consensus } from '../../consensus/index.js';
 import type { Layers } from '../../layer-manager/index.js';
 import {
@@ -7,6 +8,7 @@ import {
   fromWireMutation,
   serverStreamHandler,
   toWireAuditVerification,
+  toWireCanary,
   toWireErrorDetails,
   toWireFaults,
   toWireHealth,
@@ -17,11 +19,13 @@ import {
   toWireResult,
   toWireVersion,
   unaryHandler,
+  type CanaryJudgementReply,
   type EpochOutcome,
   type ForceConsensusSyncRequest,
   type HealthReport,
   type InjectFaultReply,
   type InjectFaultRequest,
+  type JudgeCanaryRequest,
   type MutationEvent,
   type MutationRequest,
   type R6Result,
@@ -37,6 +41,8 @@ export interface AdminServiceDeps {
   layers: Pick<Layers, 'parse' | 'mutate' | 'checkHealth' | 'history' | 'latest' | 'verifyAudit'>;
   consensus: Pick<Consensus, 'runEpoch' | 'setTestMeasurement'>;
   runtime: Pick<NodeRuntime, 'runR6' | 'setFault'>;
+  /** Absent: JudgeCanary answers UNIMPLEMENTED-like INTERNAL (nodes always wire it; some tests do not need it). */
+  canary?: CanaryJudge;
 }
 
 /** History pages: 20 by default, at most 1,000 versions per call. */
@@ -45,7 +51,7 @@ const maxHistoryLimit = 1_000;
 
 /** triad.v1.Admin: everything the CLI does. Decode, call the component, encode; no policy lives here. */
 export function adminService(deps: AdminServiceDeps): UntypedServiceImplementation {
-  const { log, layers, consensus, runtime } = deps;
+  const { log, layers, consensus, runtime, canary } = deps;
   return {
     Mutate: serverStreamHandler<MutationRequest, MutationEvent>(log, 'Mutate', async (request, emit) => {
       const { input, options } = fromWireMutation(request);
@@ -91,6 +97,17 @@ export function adminService(deps: AdminServiceDeps): UntypedServiceImplementati
     RunR6Orchestration: unaryHandler<{ actor: string }, R6Result>(log, 'RunR6Orchestration', async () =>
       toWireR6(await runtime.runR6()),
     ),
+    JudgeCanary: unaryHandler<JudgeCanaryRequest, CanaryJudgementReply>(log, 'JudgeCanary', async (request) => {
+      if (!canary) throw new TriadError('INTERNAL', 'this node has no canary judge wired');
+      return toWireCanary(
+        await canary.judge({
+          layer: request.layer,
+          instance: request.instance,
+          control: request.control,
+          windowMs: request.window_ms,
+        }),
+      );
+    }),
     InjectFault: unaryHandler<InjectFaultRequest, InjectFaultReply>(log, 'InjectFault', async (request) => {
       if (!isLayerId(request.layer))
         throw new TriadError('INPUT_INVALID', `unknown layer "${request.layer}" (layers: ${layerIds.join(', ')})`);
