@@ -157,3 +157,25 @@ describe('judgeCanary', () => {
     expect(() => judgeCanary(c, c, { latencyMaxRatio: 0.9 })).toThrow(/INPUT_INVALID.*latencyMaxRatio/);
   });
 });
+
+describe('Hodges-Lehmann order statistics', () => {
+  test('match those of the fully sorted pairwise differences', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -50, max: 50 }), { minLength: 1, maxLength: 40 }),
+        fc.array(fc.integer({ min: -50, max: 50 }), { minLength: 1, maxLength: 40 }),
+        (x, y) => {
+          const d = x.flatMap((a) => y.map((b) => a - b)).sort((p, q) => p - q);
+          const n = x.length * y.length;
+          const med = n % 2 === 1 ? d[(n - 1) / 2]! : (d[n / 2 - 1]! + d[n / 2]!) / 2;
+          const c = Math.floor(n / 2 - 1.959963984540054 * Math.sqrt((n * (x.length + y.length + 1)) / 12));
+          const s = hodgesLehmann(x, y, 0.95);
+          expect(s.estimate).toBe(med);
+          expect(s.lower).toBe(d[Math.max(0, c)]);
+          expect(s.upper).toBe(d[Math.min(n - 1, n - 1 - c)]);
+        },
+      ),
+      { seed: 17, numRuns: 300 },
+    );
+  });
+});
