@@ -12,6 +12,25 @@ export interface TriggerInputs {
   /** Per instance and layer, what that instance measured (undefined: it could not be read this epoch). */
   figures: (instance: string, layer: LayerId) => InstanceLayerFigures | undefined;
   consensusError: number;
+  /**
+   * Per instance and layer, latency and throughput over the window and the baseline they are judged against (read
+   * from operation_history, see performance.ts); undefined: not judgeable (no baseline yet, a window spanning a
+   * change, too few operations). Without it the latency_p99 and throughput triggers never hold.
+   */
+  performance?: (instance: string, layer: LayerId) => LayerPerformance | undefined;
+}
+
+/** Latency and throughput of one layer on one instance over a window. */
+export interface PerformanceFigures {
+  p99Ms: number;
+  /** Operations per second, divided by the layer's rollout share (a layer at 50 % runs half the keys). */
+  throughputPerS: number;
+  samples: number;
+}
+
+export interface LayerPerformance extends PerformanceFigures {
+  /** The same layer on the same instance over the window before its last change; absent: no baseline known. */
+  baseline?: PerformanceFigures;
 }
 
 export interface TriggerFiring {
@@ -93,6 +112,19 @@ export class TriggerEvaluator {
         return f.amplification;
       case 'error_rate':
         return f.errorRate;
+      case 'latency_p99': {
+        const p = inputs.performance?.(instance, layer);
+        if (!p || p.samples < this.timing.minSamples || !p.baseline || !(p.baseline.p99Ms > 0)) return undefined;
+        return p.p99Ms / p.baseline.p99Ms;
+      }
+      case 'throughput': {
+        const p = inputs.performance?.(instance, layer);
+        const reference = trigger.relativeTo === 'target' ? trigger.target : p?.baseline?.throughputPerS;
+        // Zero operations is a throughput of 0, but p is then undefined (nothing read): the error-rate and
+        // amplification triggers and the runtime's health cover a layer that stopped entirely.
+        if (!p || reference === undefined || !(reference > 0)) return undefined;
+        return p.throughputPerS / reference;
+      }
       case 'amplification_drop': {
         const expected = this.config.layers.find((l) => l.id === layer)?.amplification?.expected;
         return expected === undefined || f.amplification === undefined
