@@ -33,6 +33,9 @@ export interface LayerPerformance extends PerformanceFigures {
   baseline?: PerformanceFigures;
 }
 
+/** The fewest operations (in the window, and in the baseline) a p99 is judged on. */
+export const minP99Samples = 100;
+
 export interface TriggerFiring {
   trigger: RollbackTriggerConfig;
   layer: LayerId;
@@ -114,7 +117,10 @@ export class TriggerEvaluator {
         return f.errorRate;
       case 'latency_p99': {
         const p = inputs.performance?.(instance, layer);
-        if (!p || p.samples < this.timing.minSamples || !p.baseline || !(p.baseline.p99Ms > 0)) return undefined;
+        // Below 100 operations a p99 is just the slowest one: one stall would read as a regression.
+        const enough = Math.max(this.timing.minSamples, minP99Samples);
+        if (!p?.baseline || p.samples < enough || p.baseline.samples < enough || !(p.baseline.p99Ms > 0))
+          return undefined;
         return p.p99Ms / p.baseline.p99Ms;
       }
       case 'throughput': {

@@ -204,6 +204,8 @@ describe('latency and throughput triggers (injected clock, no sleeping)', () => 
       { p99Ms: 100, throughputPerS: 0.5, samples: 150 }, // no baseline yet
       undefined, // operation_history could not be read
       { p99Ms: 100, throughputPerS: 2, samples: 5, baseline }, // below min_samples (20)
+      { p99Ms: 100, throughputPerS: 2, samples: 60, baseline }, // a p99 of 60 operations is their maximum: < 100
+      { p99Ms: 100, throughputPerS: 2, samples: 600, baseline: { ...baseline, samples: 60 } }, // nor a baseline's
     ];
     for (const perf of cases)
       for (let m = 0; m <= 60; m += 5) expect(evaluator.evaluate(epoch(t0 + m * minute, perf))).toEqual([]);
