@@ -74,6 +74,8 @@ export function createAutoRollback(deps: AutoRollbackDeps) {
             op: trigger.op,
             for_ms: trigger.forMs,
             held_ms: firing.heldMs,
+            hold_ms: timing.holdMs(trigger),
+            evaluated_at: new Date(firing.at).toISOString(),
             epoch_id: outcome.epochId,
             transitions: result.plan.transitions,
           },

@@ -43,6 +43,8 @@ export interface TriggerFiring {
   value: number;
   /** How long the condition had held when it fired. */
   heldMs: number;
+  /** The evaluation's clock reading: the hold reached its `for:` at `at − heldMs + hold`. */
+  at: number;
 }
 
 /**
@@ -81,7 +83,7 @@ export class TriggerEvaluator {
           const heldMs = inputs.now - since;
           if (heldMs >= this.timing.holdMs(trigger) && !this.fired.has(key)) {
             this.fired.add(key);
-            firings.push({ trigger, layer, instance, value, heldMs });
+            firings.push({ trigger, layer, instance, value, heldMs, at: inputs.now });
           }
         }
       }
