@@ -36,6 +36,7 @@ export function createAutoRollback(deps: AutoRollbackDeps) {
   // operations must not take it down on one unlucky failure.
   const evaluator = new TriggerEvaluator(deps.layers, timing);
   let running = Promise.resolve();
+  let evaluating = false;
 
   /** One change for one trigger on one layer, however many instances it fired on (one version, one audit row). */
   const roll = async (firings: TriggerFiring[], outcome: EpochOutcome): Promise<void> => {
@@ -146,6 +147,11 @@ export function createAutoRollback(deps: AutoRollbackDeps) {
       }
       // Latency and throughput come from operation_history: read them, then evaluate every trigger on one clock
       // reading. A failed read leaves them unjudged this epoch (their holds end; the others are evaluated as ever).
+      // Backpressure: while the previous epoch's read (or a rollback) is still running, this epoch is not evaluated
+      // rather than queued behind it — a slow database must not build an ever-longer queue of stale epochs. A hold
+      // is unaffected by a skipped epoch: it ends only on an epoch that is evaluated and does not see it.
+      if (evaluating) return;
+      evaluating = true;
       const now = clock.now();
       running = running.then(async () => {
         let performance: ((instance: string, layer: LayerId) => LayerPerformance | undefined) | undefined;
@@ -157,7 +163,11 @@ export function createAutoRollback(deps: AutoRollbackDeps) {
             'could not read latency and throughput; not judged this epoch',
           );
         }
-        enqueue(evaluateWith(outcome, now, performance), outcome);
+        try {
+          enqueue(evaluateWith(outcome, now, performance), outcome);
+        } finally {
+          evaluating = false;
+        }
       });
     },
   };
