@@ -22,6 +22,8 @@ interface Change {
   atMs: number;
   /** The layer's rollout percentage before the change (0: it was not running on the instance). */
   before: number;
+  /** When the setting before the change began: a baseline window reaching back past it would mix two settings. */
+  beforeSinceMs: number;
 }
 
 /**
@@ -75,16 +77,24 @@ export function createPerformanceReader(deps: PerformanceReaderDeps) {
       const older = versions[i] as (typeof versions)[number];
       if (key(older.state) !== current) {
         const change = versions[i - 1] as (typeof versions)[number];
+        // How long the setting before it had been in force: walk on to the version that introduced it.
+        let since = older;
+        for (let j = i + 1; j < versions.length; j++) {
+          const earlier = versions[j] as (typeof versions)[number];
+          if (key(earlier.state) !== key(older.state)) break;
+          since = earlier;
+        }
         return {
           version: change.version,
           atMs: change.atMs,
           before: settingOf(older.state, instance, layer).percentage,
+          beforeSinceMs: since.atMs,
         };
       }
     }
     // Unchanged over every version read: version 1 (before it, nothing ran) or a change older than we read.
     const oldest = versions.at(-1) as (typeof versions)[number];
-    return { version: oldest.version, atMs: oldest.atMs, before: oldest.version === 1 ? 0 : -1 };
+    return { version: oldest.version, atMs: oldest.atMs, before: oldest.version === 1 ? 0 : -1, beforeSinceMs: 0 };
   };
 
   return {
@@ -133,7 +143,9 @@ export function createPerformanceReader(deps: PerformanceReaderDeps) {
     const known = baselines.get(key);
     if (known !== undefined) return known ?? undefined;
     let found: PerformanceFigures | undefined;
-    if (change.before > 0) {
+    // The window before the change is a baseline only if one setting ran through all of it (30 quick percentage
+    // changes in a row leave no clean "before": the first whole window after the last of them is used instead).
+    if (change.before > 0 && change.beforeSinceMs <= change.atMs - deps.windowMs) {
       const before = await window(change.atMs - deps.windowMs, change.atMs);
       found = figuresOf(before.get(`${instance}|${layer}`), deps.windowMs, change.before);
     }

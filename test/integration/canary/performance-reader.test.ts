@@ -123,6 +123,20 @@ describe('latency and throughput per instance and layer from operation_history',
     expect((await r.read(t0 + 50 * minute))('beta', 'R3')).toBeUndefined();
   });
 
+  test('quick changes in a row leave no clean "before": the first whole window after the last one is the baseline', async () => {
+    await version(1, t0, 100);
+    await version(2, t0 + 30 * minute, 50); // R3 on alpha at 50 % for only 2 minutes …
+    await version(3, t0 + 32 * minute, 100); // … so the 5 minutes before this change mix 100 % and 50 %
+    await ops('alpha', t0 + 25 * minute, t0 + 30 * minute, 2, spread); // 2/s at 100 %
+    await ops('alpha', t0 + 30 * minute, t0 + 32 * minute, 1, spread); // 1/s at 50 %
+    await ops('alpha', t0 + 32 * minute, t0 + 45 * minute, 2, spread); // 2/s at 100 %
+    const perf = (await reader().read(t0 + 45 * minute))('alpha', 'R3');
+    // A mixed "before" read at the 50 % it ended with would make 2/s the baseline of … 3.2/s, and today's 2/s a
+    // 62 % collapse. The baseline is [32 min, 37 min) instead: the same 2/s.
+    expect(perf?.baseline?.throughputPerS).toBeCloseTo(2, 2);
+    expect(perf!.throughputPerS / perf!.baseline!.throughputPerS).toBeCloseTo(1, 2);
+  });
+
   test('too few operations in the window is no figure', async () => {
     await version(1, t0, 100);
     await ops('alpha', t0 + 55 * minute, t0 + 60 * minute, 0.05, spread); // 15 operations
