@@ -2,7 +2,7 @@ export { parseClusterConfig } from './cluster.js';
 export { isLoopbackHost, servesHttps } from './cluster-rules.js';
 export type { ClusterConfig, InstanceAddress, TopologyKind } from './cluster.js';
 export { formatDurationMs, parseDurationMs } from './duration.js';
-export { isLayerId, layerIds, parseLayersConfig, ratioMetrics, ratioNames } from './layers.js';
+export { isLayerId, layerIds, parseLayersConfig, ratioNames } from './layers.js';
 export type {
   AmplificationBand,
   FrameworkConfig,

@@ -49,9 +49,6 @@ export interface StageConfig {
 export type TriggerMetric =
   'amplification' | 'consensus_error' | 'error_rate' | 'amplification_drop' | 'latency_p99' | 'throughput';
 
-/** Metrics judged as a ratio of a reference (issue 20): the layer's baseline before the change, or a fixed target. */
-export const ratioMetrics: readonly TriggerMetric[] = ['latency_p99', 'throughput'];
-
 export interface RollbackTriggerConfig {
   id: string;
   /** A layer, or '*' for every active layer. */
