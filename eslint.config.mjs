@@ -6,9 +6,10 @@ import globals from 'globals';
 
 // Components talk to each other only through their index.ts (STYLE §1); a deep import is a design smell, not a style nit.
 const components =
-  'cli|config|connections|console|consensus|edges|health|ingest|layer-manager|live-state|membership|metrics|node|operations|protocol|rollouts|runtime|shared|storage|supervisor';
+  'canary|cli|config|connections|console|consensus|edges|health|ingest|layer-manager|live-state|membership|metrics|node|operations|protocol|rollouts|runtime|shared|storage|supervisor';
 /** The domain core and what it stands on: they know nothing of the wire, the channels or the edges (docs/architecture.md). */
 const domain = [
+  'canary',
   'config',
   'consensus',
   'health',

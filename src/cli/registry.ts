@@ -84,6 +84,12 @@ export const commandRegistry: readonly CommandEntry[] = [
     load: async () => (await import('./commands/rollout.js')).rolloutCommand,
   },
   {
+    name: 'canary',
+    summary:
+      'Judge a canary instance against its control cohort (Mann-Whitney, Hodges-Lehmann): PASS, FAIL, INCONCLUSIVE.',
+    load: async () => (await import('./commands/canary.js')).canaryCommand,
+  },
+  {
     name: 'audit',
     summary: 'Verify the tamper-evident audit log (triad audit verify).',
     load: async () => (await import('./commands/audit.js')).auditCommand,

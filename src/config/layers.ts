@@ -46,7 +46,8 @@ export interface StageConfig {
   stableForMs: number;
 }
 
-export type TriggerMetric = 'amplification' | 'consensus_error' | 'error_rate' | 'amplification_drop';
+export type TriggerMetric =
+  'amplification' | 'consensus_error' | 'error_rate' | 'amplification_drop' | 'latency_p99' | 'throughput';
 
 export interface RollbackTriggerConfig {
   id: string;
@@ -56,6 +57,13 @@ export interface RollbackTriggerConfig {
   op: 'below' | 'above';
   threshold: number;
   forMs: number;
+  /**
+   * latency_p99 and throughput only: the threshold is a ratio of this reference — the same layer's figure over the
+   * window before its last change on the instance ('baseline'), or `target` operations per second ('target').
+   */
+  relativeTo?: 'baseline' | 'target';
+  /** Operations per second per instance at 100 % (relativeTo 'target'). */
+  target?: number;
 }
 
 export interface GateConfig {
@@ -149,19 +157,63 @@ const Layer = z.strictObject({
     .max(256, 'expected at most 256 frameworks per layer'),
 });
 
+const ratioOfReference = z.number().positive('expected a ratio > 0').max(1_000, 'expected a ratio ≤ 1000');
+
 const Trigger = z
   .strictObject({
     id: z.string().regex(/^[a-z][a-z0-9_]*$/, 'expected a snake_case id'),
     layer: z.union([layerId, z.literal('*')]),
-    metric: z.enum(['amplification', 'consensus_error', 'error_rate', 'amplification_drop']),
+    metric: z.enum([
+      'amplification',
+      'consensus_error',
+      'error_rate',
+      'amplification_drop',
+      'latency_p99',
+      'throughput',
+    ]),
     below: z.number().min(-1e9).max(1e9).optional(),
     above: z.number().min(-1e9).max(1e9).optional(),
+    above_ratio_of_baseline: ratioOfReference.optional(),
+    below_ratio_of_baseline: ratioOfReference.optional(),
+    below_ratio_of_target: ratioOfReference.optional(),
+    /** Operations per second per instance at 100 %, for below_ratio_of_target. */
+    target: z.number().positive('expected operations per second > 0').max(1e9).optional(),
     for: durationMs,
   })
   .superRefine((t, ctx) => {
-    if ((t.below === undefined) === (t.above === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['below'], message: 'expected exactly one of "below" or "above"' });
+    const conditions = (
+      ['below', 'above', 'above_ratio_of_baseline', 'below_ratio_of_baseline', 'below_ratio_of_target'] as const
+    ).filter((k) => t[k] !== undefined);
+    // Which conditions each metric takes: a ratio needs a reference, so plain metrics take none and the ratio
+    // metrics take only the direction that means "worse" (slower, or fewer operations).
+    const allowed: readonly string[] =
+      t.metric === 'latency_p99'
+        ? ['above_ratio_of_baseline']
+        : t.metric === 'throughput'
+          ? ['below_ratio_of_baseline', 'below_ratio_of_target']
+          : ['below', 'above'];
+    const wrong = conditions.find((k) => !allowed.includes(k));
+    if (wrong !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [wrong],
+        message: `metric ${t.metric} takes ${allowed.map((a) => `"${a}"`).join(' or ')}, not "${wrong}"`,
+      });
+    } else if (conditions.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [conditions[1] ?? allowed[0] ?? 'below'],
+        message: `expected exactly one of ${allowed.map((a) => `"${a}"`).join(' or ')}`,
+      });
     }
+    if (t.below_ratio_of_target !== undefined && t.target === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['below_ratio_of_target'],
+        message: 'below_ratio_of_target needs "target" (operations per second per instance)',
+      });
+    if (t.target !== undefined && t.below_ratio_of_target === undefined)
+      ctx.addIssue({ code: 'custom', path: ['target'], message: '"target" is only read by below_ratio_of_target' });
   });
 
 const LayersFile = z
@@ -237,14 +289,22 @@ export function parseLayersConfig(text: string, displayPath: string): LayersConf
       minSamples: file.gates.min_samples,
       maxSampleAgeMs: file.gates.max_sample_age,
     },
-    rollbackTriggers: file.rollback_triggers.map((t) => ({
-      id: t.id,
-      layer: t.layer,
-      metric: t.metric,
-      op: t.below !== undefined ? 'below' : 'above',
-      threshold: t.below ?? t.above ?? 0,
-      forMs: t.for,
-    })),
+    rollbackTriggers: file.rollback_triggers.map((t): RollbackTriggerConfig => {
+      const ratio = t.above_ratio_of_baseline ?? t.below_ratio_of_baseline ?? t.below_ratio_of_target;
+      return {
+        id: t.id,
+        layer: t.layer,
+        metric: t.metric,
+        op:
+          t.below !== undefined || t.below_ratio_of_baseline !== undefined || t.below_ratio_of_target !== undefined
+            ? 'below'
+            : 'above',
+        threshold: ratio ?? t.below ?? t.above ?? 0,
+        forMs: t.for,
+        ...(ratio !== undefined && { relativeTo: t.below_ratio_of_target !== undefined ? 'target' : 'baseline' }),
+        ...(t.target !== undefined && { target: t.target }),
+      };
+    }),
     demo: {
       timeScale: file.demo.time_scale,
       minDurationMs: file.demo.min_duration,

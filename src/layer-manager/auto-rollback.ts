@@ -4,7 +4,8 @@ import { newTraceId, type Clock, type Logger } from '../shared/index.js';
 import { alertHistoryStore, type StoragePool } from '../storage/index.js';
 import { isActive, type DesiredState } from './desired-state.js';
 import type { LayerManager } from './service.js';
-import { TriggerEvaluator, type TriggerFiring } from './triggers.js';
+import type { PerformanceReader } from './performance.js';
+import { TriggerEvaluator, type LayerPerformance, type TriggerFiring } from './triggers.js';
 
 export interface AutoRollbackDeps {
   layers: LayersConfig;
@@ -15,6 +16,8 @@ export interface AutoRollbackDeps {
   log: Logger;
   members: readonly string[];
   desired: () => DesiredState;
+  /** Latency and throughput per instance and layer; without it the latency_p99 and throughput triggers never hold. */
+  performance?: PerformanceReader;
 }
 
 /** Who the audit log names for a rollback no operator typed. */
@@ -33,13 +36,16 @@ export function createAutoRollback(deps: AutoRollbackDeps) {
   // operations must not take it down on one unlucky failure.
   const evaluator = new TriggerEvaluator(deps.layers, timing);
   let running = Promise.resolve();
+  let evaluating = false;
 
   /** One change for one trigger on one layer, however many instances it fired on (one version, one audit row). */
   const roll = async (firings: TriggerFiring[], outcome: EpochOutcome): Promise<void> => {
     const { trigger, layer, value } = firings[0] as TriggerFiring;
     const instances = firings.map((f) => f.instance);
     const instance = instances.join(',');
-    const condition = `${trigger.metric} ${trigger.op === 'below' ? '<' : '>'} ${trigger.threshold}`;
+    const reference =
+      trigger.relativeTo === 'target' ? ` × target ${trigger.target}/s` : trigger.relativeTo ? ' × baseline' : '';
+    const condition = `${trigger.metric} ${trigger.op === 'below' ? '<' : '>'} ${trigger.threshold}${reference}`;
     const reason = `automatic rollback: trigger ${trigger.id} (${condition} for ${formatDurationMs(timing.holdMs(trigger))}; measured ${value.toFixed(4)} in epoch ${outcome.epochId})`;
     try {
       const result = await deps.manager.mutate(
@@ -69,6 +75,8 @@ export function createAutoRollback(deps: AutoRollbackDeps) {
             op: trigger.op,
             for_ms: trigger.forMs,
             held_ms: firing.heldMs,
+            hold_ms: timing.holdMs(trigger),
+            evaluated_at: new Date(firing.at).toISOString(),
             epoch_id: outcome.epochId,
             transitions: result.plan.transitions,
           },
@@ -97,26 +105,70 @@ export function createAutoRollback(deps: AutoRollbackDeps) {
     }
   };
 
+  const needsPerformance = deps.layers.rollbackTriggers.some(
+    (t) => t.metric === 'latency_p99' || t.metric === 'throughput',
+  );
+
+  const evaluateWith = (
+    outcome: EpochOutcome,
+    now: number,
+    performance?: (instance: string, layer: LayerId) => LayerPerformance | undefined,
+  ): TriggerFiring[] => {
+    const state = deps.desired();
+    const snapshots = new Map(
+      outcome.members
+        .filter((m) => m.reachable && m.snapshot.length > 0)
+        .map((m) => [m.member, instanceLayerFigures(m.snapshot)]),
+    );
+    return evaluator.evaluate({
+      now,
+      instances: deps.members,
+      active: (instance, layer: LayerId) => isActive(state, instance, layer),
+      figures: (instance, layer) => snapshots.get(instance)?.[layer],
+      consensusError: outcome.error,
+      ...(performance && { performance }),
+    });
+  };
+
+  const enqueue = (firings: TriggerFiring[], outcome: EpochOutcome): void => {
+    const groups = new Map<string, TriggerFiring[]>();
+    for (const f of firings)
+      groups.set(`${f.trigger.id}|${f.layer}`, [...(groups.get(`${f.trigger.id}|${f.layer}`) ?? []), f]);
+    // One rollback at a time: they queue on the cluster lock anyway, and their order then follows the firings'.
+    for (const group of groups.values()) running = running.then(() => roll(group, outcome));
+  };
+
   return {
     evaluate(outcome: EpochOutcome): void {
-      const state = deps.desired();
-      const snapshots = new Map(
-        outcome.members
-          .filter((m) => m.reachable && m.snapshot.length > 0)
-          .map((m) => [m.member, instanceLayerFigures(m.snapshot)]),
-      );
-      const firings = evaluator.evaluate({
-        now: clock.now(),
-        instances: deps.members,
-        active: (instance, layer: LayerId) => isActive(state, instance, layer),
-        figures: (instance, layer) => snapshots.get(instance)?.[layer],
-        consensusError: outcome.error,
+      const reader = deps.performance;
+      if (!needsPerformance || !reader) {
+        enqueue(evaluateWith(outcome, clock.now()), outcome);
+        return;
+      }
+      // Latency and throughput come from operation_history: read them, then evaluate every trigger on one clock
+      // reading. A failed read leaves them unjudged this epoch (their holds end; the others are evaluated as ever).
+      // Backpressure: while the previous epoch's read (or a rollback) is still running, this epoch is not evaluated
+      // rather than queued behind it — a slow database must not build an ever-longer queue of stale epochs. A hold
+      // is unaffected by a skipped epoch: it ends only on an epoch that is evaluated and does not see it.
+      if (evaluating) return;
+      evaluating = true;
+      const now = clock.now();
+      running = running.then(async () => {
+        let performance: ((instance: string, layer: LayerId) => LayerPerformance | undefined) | undefined;
+        try {
+          performance = await reader.read(now);
+        } catch (err) {
+          log.error(
+            { operation: 'auto_rollback', err },
+            'could not read latency and throughput; not judged this epoch',
+          );
+        }
+        try {
+          enqueue(evaluateWith(outcome, now, performance), outcome);
+        } finally {
+          evaluating = false;
+        }
       });
-      const groups = new Map<string, TriggerFiring[]>();
-      for (const f of firings)
-        groups.set(`${f.trigger.id}|${f.layer}`, [...(groups.get(`${f.trigger.id}|${f.layer}`) ?? []), f]);
-      // One rollback at a time: they queue on the cluster lock anyway, and their order then follows the firings'.
-      for (const group of groups.values()) running = running.then(() => roll(group, outcome));
     },
   };
 }

@@ -51,5 +51,13 @@ export { desiredStateChannel, GateRefusedError, LayerManager } from './service.j
 export type { LayerManagerDeps } from './service.js';
 export { createDesiredStateStore } from './state-store.js';
 export type { DesiredStateStore, VersionRow } from './state-store.js';
+export { createPerformanceReader } from './performance.js';
+export type { PerformanceReader } from './performance.js';
 export { detectionBudgets, TriggerEvaluator } from './triggers.js';
-export type { InstanceLayerFigures, TriggerFiring, TriggerInputs } from './triggers.js';
+export type {
+  InstanceLayerFigures,
+  LayerPerformance,
+  PerformanceFigures,
+  TriggerFiring,
+  TriggerInputs,
+} from './triggers.js';

@@ -23,6 +23,7 @@ import type { AgreedFigures } from './gates.js';
 import { appliedLayerNames, healthLayers, layerHealth, type HealthReport, type InstanceView } from './health.js';
 import type { LeaderElection } from './leader.js';
 import { createLeadership } from './leadership.js';
+import { createPerformanceReader } from './performance.js';
 import { parseMutation, type Mutation, type MutationInput, type MutationOptions } from './mutation-input.js';
 import type { MutationProgress, MutationResult } from './mutation-result.js';
 import { LayerManager } from './service.js';
@@ -129,6 +130,12 @@ export function createLayers(deps: LayersDeps) {
       log,
       members,
       desired: () => applier.applied.state,
+      performance: createPerformanceReader({
+        pool,
+        instances: members,
+        windowMs: deps.timing.windowMs,
+        minSamples: deps.timing.minSamples,
+      }),
     }),
   });
   deps.election.onChange((leading) => metrics.leader.set(leading ? 1 : 0));

@@ -12,7 +12,29 @@ export interface TriggerInputs {
   /** Per instance and layer, what that instance measured (undefined: it could not be read this epoch). */
   figures: (instance: string, layer: LayerId) => InstanceLayerFigures | undefined;
   consensusError: number;
+  /**
+   * Per instance and layer, latency and throughput over the window and the baseline they are judged against (read
+   * from operation_history, see performance.ts); undefined: not judgeable (no baseline yet, a window spanning a
+   * change, too few operations). Without it the latency_p99 and throughput triggers never hold.
+   */
+  performance?: (instance: string, layer: LayerId) => LayerPerformance | undefined;
 }
+
+/** Latency and throughput of one layer on one instance over a window. */
+export interface PerformanceFigures {
+  p99Ms: number;
+  /** Operations per second, divided by the layer's rollout share (a layer at 50 % runs half the keys). */
+  throughputPerS: number;
+  samples: number;
+}
+
+export interface LayerPerformance extends PerformanceFigures {
+  /** The same layer on the same instance over the window before its last change; absent: no baseline known. */
+  baseline?: PerformanceFigures;
+}
+
+/** The fewest operations (in the window, and in the baseline) a p99 is judged on. */
+export const minP99Samples = 100;
 
 export interface TriggerFiring {
   trigger: RollbackTriggerConfig;
@@ -21,6 +43,8 @@ export interface TriggerFiring {
   value: number;
   /** How long the condition had held when it fired. */
   heldMs: number;
+  /** The evaluation's clock reading: the hold reached its `for:` at `at − heldMs + hold`. */
+  at: number;
 }
 
 /**
@@ -59,7 +83,7 @@ export class TriggerEvaluator {
           const heldMs = inputs.now - since;
           if (heldMs >= this.timing.holdMs(trigger) && !this.fired.has(key)) {
             this.fired.add(key);
-            firings.push({ trigger, layer, instance, value, heldMs });
+            firings.push({ trigger, layer, instance, value, heldMs, at: inputs.now });
           }
         }
       }
@@ -93,6 +117,22 @@ export class TriggerEvaluator {
         return f.amplification;
       case 'error_rate':
         return f.errorRate;
+      case 'latency_p99': {
+        const p = inputs.performance?.(instance, layer);
+        // Below 100 operations a p99 is just the slowest one: one stall would read as a regression.
+        const enough = Math.max(this.timing.minSamples, minP99Samples);
+        if (!p?.baseline || p.samples < enough || p.baseline.samples < enough || !(p.baseline.p99Ms > 0))
+          return undefined;
+        return p.p99Ms / p.baseline.p99Ms;
+      }
+      case 'throughput': {
+        const p = inputs.performance?.(instance, layer);
+        const reference = trigger.relativeTo === 'target' ? trigger.target : p?.baseline?.throughputPerS;
+        // Zero operations is a throughput of 0, but p is then undefined (nothing read): the error-rate and
+        // amplification triggers and the runtime's health cover a layer that stopped entirely.
+        if (!p || reference === undefined || !(reference > 0)) return undefined;
+        return p.throughputPerS / reference;
+      }
       case 'amplification_drop': {
         const expected = this.config.layers.find((l) => l.id === layer)?.amplification?.expected;
         return expected === undefined || f.amplification === undefined

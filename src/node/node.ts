@@ -1,6 +1,7 @@
 // A node's wiring: components built in dependency order, then connected where information flows back (outcomes to
 // the layer manager, leadership and peer changes to consensus), then the edges that expose them. No logic of its own.
 import type { Server as HttpServer } from 'node:http';
+import { createCanaryJudge } from '../canary/index.js';
 import type { InstanceAddress, TriadConfig } from '../config/index.js';
 import {
   createConnections,
@@ -357,6 +358,7 @@ export function createNode(deps: NodeDeps): TriadNode {
       runtime,
       members,
       ...(nodeConsole ? { consoleLogin: nodeConsole.login } : {}),
+      canary: createCanaryJudge({ pool, clock, instances: members }),
     }),
     Ingest: ingestService({ log, record }),
     Rollouts: rolloutsService({ log, rollouts }),

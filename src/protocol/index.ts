@@ -72,3 +72,5 @@ export { toWireNodeState } from './node-wire.js';
 export type { NodeStateParts } from './node-wire.js';
 export { callerKey, callServerStream, callUnary, serverStreamHandler, unaryHandler } from './rpc.js';
 export type { CallOptions, StreamHandler, UnaryHandler } from './rpc.js';
+export { toWireCanary } from './canary-wire.js';
+export type { CanaryJudgementReply, JudgeCanaryRequest, WireCanaryCheck } from './canary-wire.js';

@@ -53,8 +53,13 @@ export { frameworkRegistryStore } from './stores/framework-registry.js';
 export type { FrameworkRegistryStore, FrameworkRow } from './stores/framework-registry.js';
 export { instanceStateStore } from './stores/instance-state.js';
 export type { InstanceStateStore } from './stores/instance-state.js';
-export { createOperationHistoryStore } from './stores/operation-history.js';
-export type { OperationHistoryStore, OperationHistoryStoreOptions, OperationRow } from './stores/operation-history.js';
+export { createOperationHistoryStore, readCohortOperations } from './stores/operation-history.js';
+export type {
+  CohortOperation,
+  OperationHistoryStore,
+  OperationHistoryStoreOptions,
+  OperationRow,
+} from './stores/operation-history.js';
 export { activeRunStatuses, createRolloutStore } from './stores/rollouts.js';
 export type {
   DeliveryRow,

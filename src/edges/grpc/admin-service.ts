@@ -1,5 +1,6 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { isLayerId, layerIds, type LayerId } from '../../config/index.js';
+import type { CanaryJudge } from '../../canary/index.js';
 import type { Consensus } from '../../consensus/index.js';
 import type { Layers } from '../../layer-manager/index.js';
 import {
@@ -7,6 +8,7 @@ import {
   fromWireMutation,
   serverStreamHandler,
   toWireAuditVerification,
+  toWireCanary,
   toWireErrorDetails,
   toWireFaults,
   toWireHealth,
@@ -19,11 +21,13 @@ import {
   unaryHandler,
   type ConsoleLoginReply,
   type ConsoleLoginRequest,
+  type CanaryJudgementReply,
   type EpochOutcome,
   type ForceConsensusSyncRequest,
   type HealthReport,
   type InjectFaultReply,
   type InjectFaultRequest,
+  type JudgeCanaryRequest,
   type MutationEvent,
   type MutationRequest,
   type R6Result,
@@ -47,6 +51,8 @@ export interface AdminServiceDeps {
   ) => ConsoleLoginReply;
   /** The cluster's instances: a forced sync naming others is refused before it is audited. */
   members: readonly string[];
+  /** Absent: JudgeCanary answers UNIMPLEMENTED-like INTERNAL (nodes always wire it; some tests do not need it). */
+  canary?: CanaryJudge;
 }
 
 /** History pages: 20 by default, at most 1,000 versions per call. */
@@ -55,7 +61,7 @@ const maxHistoryLimit = 1_000;
 
 /** triad.v1.Admin: everything the CLI does. Decode, call the component, encode; no policy lives here. */
 export function adminService(deps: AdminServiceDeps): UntypedServiceImplementation {
-  const { log, layers, consensus, runtime } = deps;
+  const { log, layers, consensus, runtime, canary } = deps;
   return {
     Mutate: serverStreamHandler<MutationRequest, MutationEvent>(log, 'Mutate', async (request, emit) => {
       const { input, options } = fromWireMutation(request);
@@ -121,6 +127,17 @@ export function adminService(deps: AdminServiceDeps): UntypedServiceImplementati
       if (callContext.getStore()?.caller?.role !== 'node')
         await layers.audit(actionEntry('triad run-r6-orchestration', {}, req.actor));
       return toWireR6(await runtime.runR6());
+    }),
+    JudgeCanary: unaryHandler<JudgeCanaryRequest, CanaryJudgementReply>(log, 'JudgeCanary', async (request) => {
+      if (!canary) throw new TriadError('INTERNAL', 'this node has no canary judge wired');
+      return toWireCanary(
+        await canary.judge({
+          layer: request.layer,
+          instance: request.instance,
+          control: request.control,
+          windowMs: request.window_ms,
+        }),
+      );
     }),
     InjectFault: unaryHandler<InjectFaultRequest, InjectFaultReply>(log, 'InjectFault', async (request) => {
       if (!isLayerId(request.layer))

@@ -27,6 +27,7 @@ export const methodRoles: Readonly<Record<string, readonly Role[]>> = {
   '/triad.v1.Admin/History': ['operator', 'viewer'],
   '/triad.v1.Admin/GetDesiredState': ['operator', 'viewer'],
   '/triad.v1.Admin/VerifyAudit': ['operator', 'viewer'],
+  '/triad.v1.Admin/JudgeCanary': ['operator', 'viewer'],
   '/triad.v1.Admin/ForceConsensusSync': ['operator'],
   '/triad.v1.Admin/SetTestMeasurement': ['operator'],
   '/triad.v1.Admin/RunR6Orchestration': ['operator', 'node'],

@@ -113,3 +113,32 @@ function plainArray(records: readonly OperationRow[], field: (r: OperationRow) =
   for (let i = 0; i < records.length; i++) values[i] = field(records[i]!);
   return `{${values.join(',')}}`;
 }
+
+/** One operation as the canary judge sees it. */
+export interface CohortOperation {
+  durationMs: number;
+  burdenSavedHours: number;
+  success: boolean;
+}
+
+/**
+ * The operations of `layer` on `instances` that started in [fromMs, toMs), newest first, at most `limit` of them
+ * (the judge's samples; a bound so a busy hour cannot fill the heap). Served by the (layer, instance, started_at) index.
+ */
+export async function readCohortOperations(
+  pool: Queryable,
+  q: { layer: string; instances: readonly string[]; fromMs: number; toMs: number; limit: number },
+): Promise<CohortOperation[]> {
+  const result = await pool.query<{ duration_ms: number; burden_saved_hours: number; success: boolean }>(
+    `SELECT duration_ms, burden_saved_hours, success FROM operation_history
+      WHERE layer = $1 AND instance = ANY($2::text[])
+        AND started_at >= to_timestamp($3::float8 / 1000) AND started_at < to_timestamp($4::float8 / 1000)
+      ORDER BY started_at DESC LIMIT $5`,
+    [q.layer, q.instances, q.fromMs, q.toMs, q.limit],
+  );
+  return result.rows.map((r) => ({
+    durationMs: r.duration_ms,
+    burdenSavedHours: r.burden_saved_hours,
+    success: r.success,
+  }));
+}

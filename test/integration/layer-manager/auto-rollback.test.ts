@@ -30,7 +30,10 @@ describe('automatic rollback on a demo cluster (compressed durations, injected f
     // Demo: window 4 s + hold (1 h compresses to the 1 s floor, but a hold is never shorter than the 4 s window it
     // reads) + evaluation every 0.5 s.
     expect(dry.stdout).toContain(
-      'detection budget (window + for: + evaluation interval, per rollback trigger):\n  R6     8.5s  error_rate_high (for 4s)\n  R6     8.5s  amplification_degraded (for 4s)\n',
+      'detection budget (window + for: + evaluation interval, per rollback trigger):\n' +
+        ['error_rate_high', 'amplification_degraded', 'dwcp_error_rate', 'dwcp_latency_p99', 'dwcp_throughput']
+          .map((id) => `  R6     8.5s  ${id} (for 4s)\n`)
+          .join(''),
     );
   });
 

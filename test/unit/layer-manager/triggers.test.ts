@@ -108,11 +108,19 @@ describe('rollback triggers (injected clock, no sleeping)', () => {
 test('detection budget: window + for + evaluation interval, fastest first', () => {
   const budgets = detectionBudgets('R3', layers, timing('production'));
   expect(budgets).toEqual([
+    { triggerId: 'dwcp_error_rate', forMs: 300_000, budgetMs: 300_000 + 300_000 + 10_000 },
+    { triggerId: 'dwcp_latency_p99', forMs: 300_000, budgetMs: 300_000 + 300_000 + 10_000 },
+    { triggerId: 'dwcp_throughput', forMs: 600_000, budgetMs: 300_000 + 600_000 + 10_000 },
     { triggerId: 'error_rate_high', forMs: hour, budgetMs: 300_000 + hour + 10_000 },
     { triggerId: 'amplification_degraded', forMs: hour, budgetMs: 300_000 + hour + 10_000 },
     { triggerId: 'r3_beta_collapse', forMs: 2 * day, budgetMs: 300_000 + 2 * day + 10_000 },
   ]);
-  expect(detectionBudgets('R1', layers, timing('production')).map((b) => b.triggerId)).toEqual(['error_rate_high']);
+  expect(detectionBudgets('R1', layers, timing('production')).map((b) => b.triggerId)).toEqual([
+    'dwcp_error_rate',
+    'dwcp_latency_p99',
+    'dwcp_throughput',
+    'error_rate_high',
+  ]);
 });
 
 test('demo detection budget: a hold is never shorter than the 10 s window it reads (1 h compresses to 72 ms)', () => {
@@ -120,6 +128,9 @@ test('demo detection budget: a hold is never shorter than the 10 s window it rea
     { triggerId: 'r5_consensus_divergence', forMs: 1_000, budgetMs: 1_000 + 1_000 }, // 5 m → the 1 s floor; no window
     { triggerId: 'error_rate_high', forMs: 10_000, budgetMs: 10_000 + 10_000 + 1_000 },
     { triggerId: 'amplification_degraded', forMs: 10_000, budgetMs: 10_000 + 10_000 + 1_000 },
+    { triggerId: 'dwcp_error_rate', forMs: 10_000, budgetMs: 10_000 + 10_000 + 1_000 },
+    { triggerId: 'dwcp_latency_p99', forMs: 10_000, budgetMs: 10_000 + 10_000 + 1_000 },
+    { triggerId: 'dwcp_throughput', forMs: 10_000, budgetMs: 10_000 + 10_000 + 1_000 },
   ]);
 });
 

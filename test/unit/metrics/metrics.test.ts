@@ -61,11 +61,12 @@ describe('a node that has done nothing yet', () => {
     const series = await seriesOf(registry, 'triad_rollbacks_total');
     const reasonsOf = (layer: string) =>
       series.filter((s) => s.includes(`layer="${layer}"`)).map((s) => /reason="([^"]+)"/.exec(s)![1]);
-    // error_rate_high and amplification_degraded cover every layer ('*'); the other two name one layer each.
-    expect(reasonsOf('R2')).toEqual(['amplification_degraded', 'error_rate_high', 'manual']);
-    expect(reasonsOf('R3')).toEqual(['amplification_degraded', 'error_rate_high', 'manual', 'r3_beta_collapse']);
-    expect(reasonsOf('R5')).toEqual(['amplification_degraded', 'error_rate_high', 'manual', 'r5_consensus_divergence']);
-    expect(series).toHaveLength(6 * 3 + 2);
+    // Five triggers cover every layer ('*'); the other two name one layer each.
+    const everyLayer = ['amplification_degraded', 'dwcp_error_rate', 'dwcp_latency_p99', 'dwcp_throughput'];
+    expect(reasonsOf('R2')).toEqual([...everyLayer, 'error_rate_high', 'manual']);
+    expect(reasonsOf('R3')).toEqual([...everyLayer, 'error_rate_high', 'manual', 'r3_beta_collapse']);
+    expect(reasonsOf('R5')).toEqual([...everyLayer, 'error_rate_high', 'manual', 'r5_consensus_divergence']);
+    expect(series).toHaveLength(6 * 6 + 2);
     expect(series.every((s) => s.endsWith('} 0'))).toBe(true);
   });
 
