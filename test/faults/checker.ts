@@ -73,10 +73,12 @@ type Add = (check: CheckName, message: string) => void;
 function checkVersions(h: History, add: Add, f: Figures): void {
   const sorted = [...h.versions].sort((a, b) => a.version - b.version);
   sorted.forEach((v, i) => {
-    if (v.version !== i + 1) add('versions', `version ${i + 1} missing: stored versions go ${sorted[i - 1]?.version ?? 0} → ${v.version}`);
+    if (v.version !== i + 1)
+      add('versions', `version ${i + 1} missing: stored versions go ${sorted[i - 1]?.version ?? 0} → ${v.version}`);
   });
   const byCorrelation = new Map<string, number[]>();
-  for (const v of h.versions) byCorrelation.set(v.correlationId, [...(byCorrelation.get(v.correlationId) ?? []), v.version]);
+  for (const v of h.versions)
+    byCorrelation.set(v.correlationId, [...(byCorrelation.get(v.correlationId) ?? []), v.version]);
   for (const m of h.mutations) {
     const stored = byCorrelation.get(m.correlationId) ?? [];
     const call = `${m.client} ${m.kind} ${m.correlationId} (at ${m.invokeMs}, ${m.outcome}${m.version ? ` as v${m.version}` : ''})`;
@@ -109,35 +111,49 @@ function checkVersions(h: History, add: Add, f: Figures): void {
 function checkLostUpdate(h: History, add: Add): void {
   for (const a of h.audit) {
     if (a.afterVersion !== a.beforeVersion + 1) {
-      add('lost-update', `${a.correlationId} wrote v${a.afterVersion} from v${a.beforeVersion}: its parent is not the version before it`);
+      add(
+        'lost-update',
+        `${a.correlationId} wrote v${a.afterVersion} from v${a.beforeVersion}: its parent is not the version before it`,
+      );
     }
   }
   const parents = new Map<number, string[]>();
   for (const a of h.audit) parents.set(a.beforeVersion, [...(parents.get(a.beforeVersion) ?? []), a.correlationId]);
   for (const [parent, children] of parents) {
-    if (children.length > 1) add('lost-update', `v${parent} has ${children.length} children (${children.join(', ')}): concurrent changes forked`);
+    if (children.length > 1)
+      add(
+        'lost-update',
+        `v${parent} has ${children.length} children (${children.join(', ')}): concurrent changes forked`,
+      );
   }
 }
 
 /** 3: a node's applied version never goes backwards within one run; after the last heal all reach the latest. */
 function checkApplied(h: History, add: Add, f: Figures): void {
+  const polls = [...h.polls].sort((a, b) => a.atMs - b.atMs);
   const last = new Map<string, { startedAtMs: number; version: number; atMs: number }>();
-  for (const p of [...h.polls].sort((a, b) => a.atMs - b.atMs)) {
+  for (const p of polls) {
     if (!p.answered) continue;
     const prev = last.get(p.node);
     if (prev && prev.startedAtMs === p.startedAtMs && p.appliedVersion < prev.version) {
-      add('applied-monotonic', `${p.node} applied v${prev.version} at ${prev.atMs}, then reported v${p.appliedVersion} at ${p.atMs}`);
+      add(
+        'applied-monotonic',
+        `${p.node} applied v${prev.version} at ${prev.atMs}, then reported v${p.appliedVersion} at ${p.atMs}`,
+      );
     }
     if (prev && prev.startedAtMs !== p.startedAtMs && p.appliedVersion < prev.version && p.appliedVersion !== 0) {
       // A restarted node reads the latest version before answering; reporting an older one than before is a rollback.
-      add('applied-monotonic', `${p.node} restarted and reported v${p.appliedVersion}, older than v${prev.version} before`);
+      add(
+        'applied-monotonic',
+        `${p.node} restarted and reported v${p.appliedVersion}, older than v${prev.version} before`,
+      );
     }
     last.set(p.node, { startedAtMs: p.startedAtMs, version: p.appliedVersion, atMs: p.atMs });
   }
   const latest = Math.max(0, ...h.versions.map((v) => v.version));
   // At the end (the load stopped, a quiet period passed) every node is ready on the latest version.
   for (const node of h.nodes) {
-    const final = [...h.polls].reverse().find((p) => p.node === node);
+    const final = [...polls].reverse().find((p) => p.node === node);
     if (!final?.answered || !final.ready || final.appliedVersion !== latest) {
       add(
         'convergence',
@@ -148,10 +164,15 @@ function checkApplied(h: History, add: Add, f: Figures): void {
   if (h.faults.length === 0) return;
   // Time to converge: from the last heal until every node is ready on what was acknowledged by then.
   const healMs = Math.max(...h.faults.map((w) => w.healMs));
-  const target = Math.max(0, ...h.mutations.filter((m) => m.version !== undefined && m.completeMs <= healMs).map((m) => m.version!));
+  const target = Math.max(
+    0,
+    ...h.mutations.filter((m) => m.version !== undefined && m.completeMs <= healMs).map((m) => m.version!),
+  );
   let worst = 0;
   for (const node of h.nodes) {
-    const first = h.polls.find((p) => p.node === node && p.atMs >= healMs && p.answered && p.ready && p.appliedVersion >= target);
+    const first = polls.find(
+      (p) => p.node === node && p.atMs >= healMs && p.answered && p.ready && p.appliedVersion >= target,
+    );
     if (!first) {
       add('convergence', `${node} was never ready on v${target} or later after the heal at ${healMs}`);
       return;
@@ -160,7 +181,10 @@ function checkApplied(h: History, add: Add, f: Figures): void {
   }
   f.convergeMs = worst;
   if (worst > h.convergeBoundMs) {
-    add('convergence', `every node was ready on v${target} only ${worst} ms after the heal (bound ${h.convergeBoundMs} ms)`);
+    add(
+      'convergence',
+      `every node was ready on v${target} only ${worst} ms after the heal (bound ${h.convergeBoundMs} ms)`,
+    );
   }
 }
 
@@ -170,7 +194,12 @@ function checkApplied(h: History, add: Add, f: Figures): void {
  * excluded). Two initiators' interval epochs closer than half an interval mean two leaders at once.
  */
 function checkLeaders(h: History, add: Add, f: Figures): void {
-  const acting = h.leaderSpans.flatMap((s) => minus(s, h.paused.filter((p) => p.node === s.node)));
+  const acting = h.leaderSpans.flatMap((s) =>
+    minus(
+      s,
+      h.paused.filter((p) => p.node === s.node),
+    ),
+  );
   for (let i = 0; i < acting.length; i++) {
     for (let j = i + 1; j < acting.length; j++) {
       const a = acting[i]!;
@@ -178,13 +207,18 @@ function checkLeaders(h: History, add: Add, f: Figures): void {
       if (a.node === b.node) continue;
       const overlap = Math.min(a.toMs, b.toMs) - Math.max(a.fromMs, b.fromMs);
       if (overlap > 0) {
-        add('single-leader', `${a.node} (${a.fromMs}…${a.toMs}) and ${b.node} (${b.fromMs}…${b.toMs}) both led for ${overlap} ms`);
+        add(
+          'single-leader',
+          `${a.node} (${a.fromMs}…${a.toMs}) and ${b.node} (${b.fromMs}…${b.toMs}) both led for ${overlap} ms`,
+        );
       }
     }
   }
   const forced = (e: { initiator: string; measuredAtMs: number; epochId: string }) =>
     h.forcedSyncs.some(
-      (s) => s.epochId === e.epochId || (s.node === e.initiator && e.measuredAtMs >= s.invokeMs - 50 && e.measuredAtMs <= s.completeMs + 50),
+      (s) =>
+        s.epochId === e.epochId ||
+        (s.node === e.initiator && e.measuredAtMs >= s.invokeMs - 50 && e.measuredAtMs <= s.completeMs + 50),
     );
   const interval = h.epochs.filter((e) => !forced(e)).sort((a, b) => a.measuredAtMs - b.measuredAtMs);
   let gap: number | undefined;
@@ -194,7 +228,10 @@ function checkLeaders(h: History, add: Add, f: Figures): void {
     if (e.initiator === prev.initiator) continue;
     const between = e.measuredAtMs - prev.measuredAtMs;
     if (between < h.epochIntervalMs / 2) {
-      add('single-leader', `${prev.initiator} (${prev.epochId}) and ${e.initiator} (${e.epochId}) ran interval epochs ${between} ms apart`);
+      add(
+        'single-leader',
+        `${prev.initiator} (${prev.epochId}) and ${e.initiator} (${e.epochId}) ran interval epochs ${between} ms apart`,
+      );
     }
     gap = Math.max(gap ?? 0, between);
   }
@@ -224,7 +261,10 @@ function checkIngest(h: History, add: Add, f: Figures): void {
     if (n === 0) {
       f.ingestLost++;
       const call = h.ingests.find((c) => c.accepted.includes(id))!;
-      add('ingest', `acknowledged operation ${id} (${call.client} at ${call.invokeMs}, ${call.attempts} attempts) is not stored`);
+      add(
+        'ingest',
+        `acknowledged operation ${id} (${call.client} at ${call.invokeMs}, ${call.attempts} attempts) is not stored`,
+      );
     }
   }
   for (const [id, n] of h.storedOperations) {
@@ -235,16 +275,22 @@ function checkIngest(h: History, add: Add, f: Figures): void {
   }
   for (const c of h.ingests.filter((x) => x.outcome === 'failed')) {
     const stored = c.operationIds.filter((id) => (h.storedOperations.get(id) ?? 0) > 0);
-    if (stored.length > 0) add('ingest', `${c.client} at ${c.invokeMs} failed definitely (${c.error ?? ''}) but ${stored.length} of its operations are stored`);
+    if (stored.length > 0)
+      add(
+        'ingest',
+        `${c.client} at ${c.invokeMs} failed definitely (${c.error ?? ''}) but ${stored.length} of its operations are stored`,
+      );
   }
 }
 
 /** 6: a rollback trigger fires at most once per hold: two firings of one trigger closer than a hold are one too many. */
 function checkTriggers(h: History, add: Add): void {
   const byTrigger = new Map<string, number[]>();
-  for (const t of h.triggers) byTrigger.set(`${t.triggerId}/${t.layer}`, [...(byTrigger.get(`${t.triggerId}/${t.layer}`) ?? []), t.firedAtMs]);
+  for (const t of h.triggers)
+    byTrigger.set(`${t.triggerId}/${t.layer}`, [...(byTrigger.get(`${t.triggerId}/${t.layer}`) ?? []), t.firedAtMs]);
   for (const [trigger, times] of byTrigger) {
-    if (times.length > 1) add('trigger-once', `${trigger} fired ${times.length} times (at ${times.sort((a, b) => a - b).join(', ')})`);
+    if (times.length > 1)
+      add('trigger-once', `${trigger} fired ${times.length} times (at ${times.sort((a, b) => a - b).join(', ')})`);
   }
 }
 
@@ -264,12 +310,16 @@ function checkDivergence(h: History, add: Add, f: Figures): void {
           (p) => p.unreachable.includes(node) || p.reasons.some((r) => r.includes(node)) || p.consensusError > 0.05,
         );
       if (!seen) {
-        add('divergence', `${w.fault}: ${node} was cut off from ${w.startMs} to ${w.healMs} and no other node reported it`);
+        add(
+          'divergence',
+          `${w.fault}: ${node} was cut off from ${w.startMs} to ${w.healMs} and no other node reported it`,
+        );
         continue;
       }
       const took = seen.atMs - w.startMs;
       f.divergenceDetectMs = Math.max(f.divergenceDetectMs ?? 0, took);
-      if (took > boundMs) add('divergence', `${w.fault}: ${node} reported as diverged only after ${took} ms (bound ${boundMs} ms)`);
+      if (took > boundMs)
+        add('divergence', `${w.fault}: ${node} reported as diverged only after ${took} ms (bound ${boundMs} ms)`);
     }
   }
 }

@@ -64,7 +64,9 @@ export class FaultCluster {
       '  topology: complete',
       `  layers_file: ${JSON.stringify(path.join(repoRoot, 'config/layers.yaml'))}`,
       'instances:',
-      ...names.map((n) => `  - { name: ${n}, host: ${net.address(n)}, grpc_port: ${grpcPort}, http_port: ${httpPort} }`),
+      ...names.map(
+        (n) => `  - { name: ${n}, host: ${net.address(n)}, grpc_port: ${grpcPort}, http_port: ${httpPort} }`,
+      ),
       'heartbeat:',
       `  interval: ${timing.heartbeatMs}ms`,
       `  timeout: ${timing.heartbeatTimeoutMs}ms`,
@@ -213,4 +215,3 @@ export class FaultCluster {
     if (!process.env.TRIAD_FAULTS_KEEP) rmSync(this.dir, { recursive: true, force: true });
   }
 }
-

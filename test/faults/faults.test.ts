@@ -29,8 +29,18 @@ afterAll(() => {
     scenario: r.scenario,
     nodes: r.nodes,
     faults: r.faults,
-    mutations: { acked: r.verdict.figures.mutationsAcked, lost: r.verdict.figures.mutationsLost, duplicated: r.verdict.figures.mutationsDuplicated, unknown: r.mutationsUnknown },
-    ingest: { acked: r.verdict.figures.ingestAcked, lost: r.verdict.figures.ingestLost, doubled: r.verdict.figures.ingestDoubled, unknown_batches: r.ingestUnknown },
+    mutations: {
+      acked: r.verdict.figures.mutationsAcked,
+      lost: r.verdict.figures.mutationsLost,
+      duplicated: r.verdict.figures.mutationsDuplicated,
+      unknown: r.mutationsUnknown,
+    },
+    ingest: {
+      acked: r.verdict.figures.ingestAcked,
+      lost: r.verdict.figures.ingestLost,
+      doubled: r.verdict.figures.ingestDoubled,
+      unknown_batches: r.ingestUnknown,
+    },
     converge_after_heal_ms: r.verdict.figures.convergeMs ?? null,
     leader_gap_ms: r.verdict.figures.leaderGapMs ?? null,
     divergence_detected_ms: r.verdict.figures.divergenceDetectMs ?? null,
@@ -39,12 +49,27 @@ afterAll(() => {
     violations: r.verdict.violations,
   }));
   if (rows.length > 0) {
-    writeFileSync(file, `${JSON.stringify({ long, tls: 'mutual', network: `namespaces on a bridge (${bridgeAddress}/24)`, scenarios: rows }, null, 2)}\n`);
-    console.log(rows.map((r) => `${r.scenario.padEnd(28)} ${r.verdict}  muts ${r.mutations.acked}/${r.mutations.lost}/${r.mutations.duplicated}  ingest ${r.ingest.acked}/${r.ingest.lost}/${r.ingest.doubled}  converge ${r.converge_after_heal_ms} ms  gap ${r.leader_gap_ms} ms`).join('\n'));
+    writeFileSync(
+      file,
+      `${JSON.stringify({ long, tls: 'mutual', network: `namespaces on a bridge (${bridgeAddress}/24)`, scenarios: rows }, null, 2)}\n`,
+    );
+    console.log(
+      rows
+        .map(
+          (r) =>
+            `${r.scenario.padEnd(28)} ${r.verdict}  muts ${r.mutations.acked}/${r.mutations.lost}/${r.mutations.duplicated}  ingest ${r.ingest.acked}/${r.ingest.lost}/${r.ingest.doubled}  converge ${r.converge_after_heal_ms} ms  gap ${r.leader_gap_ms} ms`,
+        )
+        .join('\n'),
+    );
   }
 });
 
-async function scenario(name: string, nodes: readonly string[], faults: string, script: (ctx: ScenarioContext) => Promise<void>) {
+async function scenario(
+  name: string,
+  nodes: readonly string[],
+  faults: string,
+  script: (ctx: ScenarioContext) => Promise<void>,
+) {
   const result = await runScenario(name, nodes, faults, script);
   results.push(result);
   expect(result.verdict.violations, JSON.stringify(result.verdict.figures)).toEqual([]);
@@ -80,13 +105,18 @@ describe('3 nodes', () => {
   const nodes = three;
 
   test('partition the leader', () =>
-    scenario('partition-leader/3', nodes, 'the leader cut from both peers, both ways (not from PostgreSQL)', async (ctx) => {
-      const leader = ctx.leader() ?? 'alpha';
-      ctx.cluster.net.partition([leader], others(nodes, leader));
-      const heal = ctx.window(`partition ${leader}`, [leader], () => ctx.cluster.net.heal());
-      await ctx.sleep(ctx.holdMs);
-      await heal();
-    }));
+    scenario(
+      'partition-leader/3',
+      nodes,
+      'the leader cut from both peers, both ways (not from PostgreSQL)',
+      async (ctx) => {
+        const leader = ctx.leader() ?? 'alpha';
+        ctx.cluster.net.partition([leader], others(nodes, leader));
+        const heal = ctx.window(`partition ${leader}`, [leader], () => ctx.cluster.net.heal());
+        await ctx.sleep(ctx.holdMs);
+        await heal();
+      },
+    ));
 
   test('one-way partition', () =>
     scenario('one-way-partition/3', nodes, 'packets alpha → gamma dropped, gamma → alpha delivered', async (ctx) => {
@@ -109,13 +139,18 @@ describe('3 nodes', () => {
     }));
 
   test('200 ms latency and 5 % loss on one link', () =>
-    scenario('latency-loss/3', nodes, 'netem 100 ms each way (200 ms RTT) and 5 % loss on alpha ↔ gamma', async (ctx) => {
-      ctx.cluster.net.delay({ from: 'alpha', to: 'gamma', delayMs: 100, lossPercent: 5 });
-      ctx.cluster.net.delay({ from: 'gamma', to: 'alpha', delayMs: 100, lossPercent: 5 });
-      const heal = ctx.window('latency alpha ↔ gamma', [], () => ctx.cluster.net.heal());
-      await ctx.sleep(ctx.holdMs);
-      await heal();
-    }));
+    scenario(
+      'latency-loss/3',
+      nodes,
+      'netem 100 ms each way (200 ms RTT) and 5 % loss on alpha ↔ gamma',
+      async (ctx) => {
+        ctx.cluster.net.delay({ from: 'alpha', to: 'gamma', delayMs: 100, lossPercent: 5 });
+        ctx.cluster.net.delay({ from: 'gamma', to: 'alpha', delayMs: 100, lossPercent: 5 });
+        const heal = ctx.window('latency alpha ↔ gamma', [], () => ctx.cluster.net.heal());
+        await ctx.sleep(ctx.holdMs);
+        await heal();
+      },
+    ));
 
   test('SIGSTOP a node for 3× the heartbeat timeout', () =>
     scenario('pause-node/3', nodes, 'SIGSTOP the leader for 2.4 s (3 × 800 ms), then SIGCONT', async (ctx) => {
@@ -145,12 +180,17 @@ describe('3 nodes', () => {
     }));
 
   test('the leader cut from PostgreSQL only', () =>
-    scenario('leader-cut-from-postgres/3', nodes, "packets from the leader to PostgreSQL dropped; peers untouched", async (ctx) => {
-      const leader = ctx.leader() ?? 'alpha';
-      const proxy = ctx.cluster.pgProxies.get(leader)!;
-      ctx.cluster.net.cut(leader, `${proxy.host}:${proxy.port}`);
-      const heal = ctx.window(`${leader} ↛ PostgreSQL`, [], () => ctx.cluster.net.heal());
-      await ctx.sleep(ctx.holdMs * 2);
-      await heal();
-    }));
+    scenario(
+      'leader-cut-from-postgres/3',
+      nodes,
+      'packets from the leader to PostgreSQL dropped; peers untouched',
+      async (ctx) => {
+        const leader = ctx.leader() ?? 'alpha';
+        const proxy = ctx.cluster.pgProxies.get(leader)!;
+        ctx.cluster.net.cut(leader, `${proxy.host}:${proxy.port}`);
+        const heal = ctx.window(`${leader} ↛ PostgreSQL`, [], () => ctx.cluster.net.heal());
+        await ctx.sleep(ctx.holdMs * 2);
+        await heal();
+      },
+    ));
 });

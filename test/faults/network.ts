@@ -42,7 +42,9 @@ export function requireFaultTools(): void {
     try {
       run('sh', ['-c', `command -v ${tool}`]);
     } catch {
-      throw new Error(`the fault suite needs ${tool}: apt-get install -y nftables iproute2 (scripts/test-prerequisites.sh)`);
+      throw new Error(
+        `the fault suite needs ${tool}: apt-get install -y nftables iproute2 (scripts/test-prerequisites.sh)`,
+      );
     }
   }
 }
@@ -161,8 +163,25 @@ export class FaultNetwork {
       );
       this.delayed.add(d.from);
     }
-    tc('filter', 'add', 'dev', 'eth0', 'protocol', 'ip', 'parent', '1:0', 'prio', '1', 'u32', 'match', 'ip', 'dst',
-      `${this.address(d.to)}/32`, 'flowid', '1:4');
+    tc(
+      'filter',
+      'add',
+      'dev',
+      'eth0',
+      'protocol',
+      'ip',
+      'parent',
+      '1:0',
+      'prio',
+      '1',
+      'u32',
+      'match',
+      'ip',
+      'dst',
+      `${this.address(d.to)}/32`,
+      'flowid',
+      '1:4',
+    );
   }
 
   /** Undoes every cut and delay (the namespaces stay). */
@@ -170,7 +189,8 @@ export class FaultNetwork {
     const hosts = new Set(this.cuts.map((c) => c.from));
     this.cuts.length = 0;
     for (const host of hosts) this.load(host);
-    for (const host of this.delayed) tryRun('ip', ['netns', 'exec', namespaceOf(host), 'tc', 'qdisc', 'del', 'dev', 'eth0', 'root']);
+    for (const host of this.delayed)
+      tryRun('ip', ['netns', 'exec', namespaceOf(host), 'tc', 'qdisc', 'del', 'dev', 'eth0', 'root']);
     this.delayed.clear();
   }
 
@@ -190,7 +210,14 @@ export class FaultNetwork {
       'table inet triad_faults',
       'delete table inet triad_faults',
       ...(rules.length > 0
-        ? ['table inet triad_faults {', '  chain out {', '    type filter hook output priority 0; policy accept;', ...rules, '  }', '}']
+        ? [
+            'table inet triad_faults {',
+            '  chain out {',
+            '    type filter hook output priority 0; policy accept;',
+            ...rules,
+            '  }',
+            '}',
+          ]
         : []),
       '',
     ].join('\n');

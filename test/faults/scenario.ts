@@ -36,7 +36,12 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * the heal for convergence, then the history read back from PostgreSQL and the logs, checked. Every fault is undone
  * in `finally` (the network by deleting its namespaces), also when the script throws.
  */
-export async function runScenario(name: string, nodes: readonly string[], faults: string, script: FaultScript): Promise<ScenarioResult> {
+export async function runScenario(
+  name: string,
+  nodes: readonly string[],
+  faults: string,
+  script: FaultScript,
+): Promise<ScenarioResult> {
   const started = Date.now();
   const cluster = await FaultCluster.start(nodes);
   const windows: FaultWindow[] = [];
@@ -92,7 +97,8 @@ export async function runScenario(name: string, nodes: readonly string[], faults
 }
 
 function lastPoll(w: Workload, node: string) {
-  for (let i = w.polls.length - 1; i >= 0; i--) if (w.polls[i]!.node === node && w.polls[i]!.answered) return w.polls[i];
+  for (let i = w.polls.length - 1; i >= 0; i--)
+    if (w.polls[i]!.node === node && w.polls[i]!.answered) return w.polls[i];
   return undefined;
 }
 
@@ -106,18 +112,26 @@ async function waitUntil(check: () => boolean, timeoutMs: number, what: string):
 
 async function readHistory(cluster: FaultCluster, workload: Workload, faults: FaultWindow[]): Promise<History> {
   const pool = cluster.database.pool;
-  const versions = await pool.query<{ version: string; correlation_id: string }>('SELECT version, correlation_id FROM desired_state_versions');
-  const audit = await pool.query<{ correlation_id: string; before_version: string | null; after_version: string | null }>(
+  const versions = await pool.query<{ version: string; correlation_id: string }>(
+    'SELECT version, correlation_id FROM desired_state_versions',
+  );
+  const audit = await pool.query<{
+    correlation_id: string;
+    before_version: string | null;
+    after_version: string | null;
+  }>(
     'SELECT correlation_id, before_version, after_version FROM audit_log WHERE after_version IS NOT NULL AND after_version <> coalesce(before_version, 0) ORDER BY id',
   );
-  const epochs = await pool.query<{ epoch_id: string; measured_at: Date }>('SELECT epoch_id, measured_at FROM consensus_measurements');
+  const epochs = await pool.query<{ epoch_id: string; measured_at: Date }>(
+    'SELECT epoch_id, measured_at FROM consensus_measurements',
+  );
   const ids = workload.ingests.flatMap((c) => c.operationIds);
   const stored = await pool.query<{ operation_id: string; n: string }>(
     'SELECT operation_id::text, count(*) AS n FROM operation_history WHERE operation_id = ANY($1::uuid[]) GROUP BY operation_id',
     [ids],
   );
   const triggers = await pool.query<{ trigger_id: string | null; layer: string | null; fired_at: Date }>(
-    "SELECT trigger_id, layer, fired_at FROM alert_history WHERE trigger_id IS NOT NULL",
+    'SELECT trigger_id, layer, fired_at FROM alert_history WHERE trigger_id IS NOT NULL',
   );
   return {
     nodes: [...cluster.names],
@@ -125,14 +139,26 @@ async function readHistory(cluster: FaultCluster, workload: Workload, faults: Fa
     ingests: workload.ingests,
     polls: workload.polls,
     versions: versions.rows.map((r) => ({ version: Number(r.version), correlationId: r.correlation_id })),
-    audit: audit.rows.map((r) => ({ correlationId: r.correlation_id, beforeVersion: Number(r.before_version ?? 0), afterVersion: Number(r.after_version) })),
-    epochs: epochs.rows.map((r) => ({ epochId: r.epoch_id, initiator: r.epoch_id.split('-')[0]!, measuredAtMs: r.measured_at.getTime() })),
+    audit: audit.rows.map((r) => ({
+      correlationId: r.correlation_id,
+      beforeVersion: Number(r.before_version ?? 0),
+      afterVersion: Number(r.after_version),
+    })),
+    epochs: epochs.rows.map((r) => ({
+      epochId: r.epoch_id,
+      initiator: r.epoch_id.split('-')[0]!,
+      measuredAtMs: r.measured_at.getTime(),
+    })),
     forcedSyncs: workload.forcedSyncs,
     leaderSpans: leaderSpans(cluster),
     storedOperations: new Map(stored.rows.map((r) => [r.operation_id, Number(r.n)])),
     faults,
     paused: pausedSpans(cluster),
-    triggers: triggers.rows.map((r) => ({ triggerId: r.trigger_id ?? '', layer: r.layer ?? '', firedAtMs: r.fired_at.getTime() })),
+    triggers: triggers.rows.map((r) => ({
+      triggerId: r.trigger_id ?? '',
+      layer: r.layer ?? '',
+      firedAtMs: r.fired_at.getTime(),
+    })),
     epochIntervalMs: timing.epochIntervalMs,
     heartbeatTimeoutMs: timing.heartbeatTimeoutMs,
     convergeBoundMs: 15_000,
@@ -153,8 +179,7 @@ function leaderSpans(cluster: FaultCluster): LeaderSpan[] {
         // Became leader again without a "no longer leader" line: the process died while leading and restarted.
         if (from !== undefined) spans.push({ node: name, fromMs: from, toMs: at });
         from = at;
-      }
-      else if (from !== undefined) {
+      } else if (from !== undefined) {
         spans.push({ node: name, fromMs: from, toMs: at });
         from = undefined;
       }

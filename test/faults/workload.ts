@@ -58,8 +58,9 @@ export class Workload {
 
   start(options: { operators?: number; ingestClients?: number; ingestEveryMs?: number } = {}): void {
     const names = this.cluster.names;
-    for (let i = 0; i < (options.operators ?? 3); i++) this.load.push(this.operate(`op${i + 1}`, names[i % names.length]!));
-    for (let i = 0; i < (options.ingestClients ?? 2); i++)
+    for (let i = 0; i < (options.operators ?? 3); i++)
+      this.load.push(this.operate(`op${i + 1}`, names[i % names.length]!));
+    for (let i = 0; i < (options.ingestClients ?? 3); i++)
       this.load.push(this.ingest(`ingest${i + 1}`, i, options.ingestEveryMs ?? 200));
     this.load.push(this.forceSyncs());
   }
@@ -97,7 +98,18 @@ export class Workload {
           unreachable: s.consensus.unreachable,
         });
       } catch {
-        this.polls.push({ node, atMs, answered: false, startedAtMs: 0, appliedVersion: 0, leader: false, ready: false, reasons: [], consensusError: 0, unreachable: [] });
+        this.polls.push({
+          node,
+          atMs,
+          answered: false,
+          startedAtMs: 0,
+          appliedVersion: 0,
+          leader: false,
+          ready: false,
+          reasons: [],
+          consensusError: 0,
+          unreachable: [],
+        });
       }
       await sleep(150);
     }
@@ -118,19 +130,33 @@ export class Workload {
       let command: Omit<MutationRequest, 'options'>;
       if (roll < 0.45) {
         kind = 'activate';
-        command = { command: 'activate', activate: { layers: ['R1'], instances: [instance], percentage: 5 + Math.floor(Math.random() * 95) } };
+        command = {
+          command: 'activate',
+          activate: { layers: ['R1'], instances: [instance], percentage: 5 + Math.floor(Math.random() * 95) },
+        };
       } else if (roll < 0.65) {
         kind = 'deactivate';
         command = { command: 'deactivate', deactivate: { layers: ['R1'], instances: [instance], cascade: false } };
       } else if (roll < 0.9 || latest.length === 0) {
         kind = 'framework';
-        command = { command: 'framework', framework: { framework_id: 'R1_BASELINE_BURDEN_TRACKING', enabled: Math.random() < 0.5 } };
+        command = {
+          command: 'framework',
+          framework: { framework_id: 'R1_BASELINE_BURDEN_TRACKING', enabled: Math.random() < 0.5 },
+        };
       } else {
         kind = 'rollback';
         command = { command: 'rollback', rollback: { to: String(latest[Math.floor(Math.random() * latest.length)]) } };
       }
       const correlationId = `${name}-${n}-${randomUUID().slice(0, 8)}`;
-      const call: MutationCall = { client: name, correlationId, kind, target, invokeMs: Date.now(), completeMs: 0, outcome: 'unknown' };
+      const call: MutationCall = {
+        client: name,
+        correlationId,
+        kind,
+        target,
+        invokeMs: Date.now(),
+        completeMs: 0,
+        outcome: 'unknown',
+      };
       let written: number | undefined;
       let noop = false;
       try {
@@ -168,40 +194,52 @@ export class Workload {
     }
   }
 
-  /** An ingest client: a batch of 5 operations with its own ids every `everyMs`, retried unchanged up to 5 times. */
+  /**
+   * An ingest client of one node (a node counts only its own instance's operations, so the client sends them there):
+   * a batch of 5 operations with its own ids every `everyMs`, retried unchanged up to 5 times.
+   */
   private async ingest(name: string, offset: number, everyMs: number): Promise<void> {
     const names = this.cluster.names;
-    const clients = names.map((node) => this.client('Ingest', node));
-    let turn = offset;
+    const node = names[offset % names.length]!;
+    const client = this.client('Ingest', node);
     while (this.loading) {
       const ids = Array.from({ length: 5 }, () => randomUUID());
       const now = Date.now();
-      const operations = ids.map((operation_id, i) => ({
+      const operations = ids.map((operation_id) => ({
         operation_id,
         framework_id: 'R1_BASELINE_BURDEN_TRACKING',
-        instance: names[i % names.length]!,
+        instance: node,
         started_at_ms: now,
         duration_ms: 10,
         burden_saved_hours: 0.01,
         success: true,
       }));
-      const call: IngestCall = { client: name, operationIds: ids, invokeMs: now, completeMs: 0, outcome: 'unknown', accepted: [], attempts: 0 };
+      const call: IngestCall = {
+        client: `${name}@${node}`,
+        operationIds: ids,
+        invokeMs: now,
+        completeMs: 0,
+        outcome: 'unknown',
+        accepted: [],
+        attempts: 0,
+      };
       let mayHaveLanded = false;
       for (let attempt = 0; attempt < 5 && call.outcome !== 'ok'; attempt++) {
         call.attempts++;
         try {
-          const reply = await recordOperations(clients[turn % clients.length]!, operations, { deadlineMs: 2_000 });
+          const reply = await recordOperations(client, operations, { deadlineMs: 2_000 });
           call.accepted = reply.results.filter((r) => r.accepted).map((r) => r.operation_id);
+          const refused = reply.results.find((r) => !r.accepted);
+          if (refused) call.error = refused.reason;
+          else delete call.error;
           call.outcome = 'ok';
-          delete call.error;
         } catch (err) {
           const c = classify(err);
           // Once any attempt may have landed, the batch stays unknown even if every later one fails definitely.
           if (c.outcome === 'unknown') mayHaveLanded = true;
           call.outcome = mayHaveLanded ? 'unknown' : 'failed';
           call.error = c.error;
-          turn++;
-          await sleep(100);
+          await sleep(200);
         }
       }
       call.completeMs = Date.now();
@@ -219,7 +257,12 @@ export class Workload {
       const i = Math.floor(Math.random() * names.length);
       const sync: ForcedSync = { node: names[i]!, invokeMs: Date.now(), completeMs: 0 };
       try {
-        const outcome = await callUnary<object, { epoch_id: string }>(admins[i]!, 'ForceConsensusSync', {}, { deadlineMs: 3_000 });
+        const outcome = await callUnary<object, { epoch_id: string }>(
+          admins[i]!,
+          'ForceConsensusSync',
+          {},
+          { deadlineMs: 3_000 },
+        );
         sync.epochId = outcome.epoch_id;
       } catch {
         // Recorded with its window: an epoch it started may still be stored.
