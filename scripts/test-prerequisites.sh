@@ -123,6 +123,9 @@ ensure_postgres
 ensure_redis
 need 'promtool, prometheus' promtool prometheus -- prometheus
 need ansible-playbook ansible-playbook -- ansible-core
+# The fault suite (npm run test:faults): network namespaces and tc netem (iproute2), partitions with nftables.
+need 'ip, tc (iproute2)' ip tc -- iproute2
+need nft nft -- nftables
 
 if [ "$failed" != 0 ]; then
   echo 'test prerequisites: not met (see above); no suite was started' >&2
