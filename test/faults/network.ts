@@ -72,6 +72,8 @@ export interface Cut {
   from: string;
   /** A peer's name, or a literal address:port (PostgreSQL's proxy of one node). */
   to: string;
+  /** Drop only this share of the packets (nftables numgen), not all of them. */
+  lossPercent?: number;
 }
 
 export interface Delay {
@@ -130,6 +132,27 @@ export class FaultNetwork {
   cut(from: string, to: string): void {
     this.cuts.push({ from, to });
     this.load(from);
+  }
+
+  /** Random loss of `percent` of the packets from `from` to `to`, by nftables (works without sch_netem). */
+  lose(from: string, to: string, percent: number): void {
+    this.cuts.push({ from, to, lossPercent: percent });
+    this.load(from);
+  }
+
+  /** Whether this kernel has tc netem (sch_netem): some container kernels do not. Probed in a namespace of its own. */
+  static hasNetem(): boolean {
+    const ns = `${prefix}probe`;
+    try {
+      run('ip', ['netns', 'add', ns]);
+      run('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
+      run('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms']);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      tryRun('ip', ['netns', 'delete', ns]);
+    }
   }
 
   /** Cuts every link between the two groups, both ways (or only a → b with oneWay). */
@@ -204,7 +227,8 @@ export class FaultNetwork {
       .filter((c) => c.from === host)
       .map((c) => {
         const [address, port] = c.to.includes(':') ? c.to.split(':') : [this.address(c.to), undefined];
-        return `    ip daddr ${address}${port ? ` tcp dport ${port}` : ''} drop`;
+        const loss = c.lossPercent === undefined ? '' : ` numgen random mod 100 < ${c.lossPercent}`;
+        return `    ip daddr ${address}${port ? ` tcp dport ${port}` : ''}${loss} drop`;
       });
     const script = [
       'table inet triad_faults',
