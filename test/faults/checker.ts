@@ -14,7 +14,8 @@ export type CheckName =
   | 'single-leader'
   | 'ingest'
   | 'trigger-once'
-  | 'divergence';
+  | 'divergence'
+  | 'crash';
 
 export interface Violation {
   check: CheckName;
@@ -64,6 +65,7 @@ export function checkHistory(h: History): Verdict {
   checkIngest(h, add, figures);
   checkTriggers(h, add);
   checkDivergence(h, add, figures);
+  for (const c of h.crashes) add('crash', `${c.node} exited by itself at ${c.atMs} (${c.how})`);
   return { violations, figures };
 }
 

@@ -21,7 +21,9 @@ export const timing = { heartbeatMs: 250, heartbeatTimeoutMs: 1_500, epochInterv
 
 export interface NodeLife {
   name: string;
-  event: 'start' | 'kill' | 'stop' | 'cont';
+  event: 'start' | 'kill' | 'stop' | 'cont' | 'exit';
+  /** For 'exit': how it ended (a code, or the signal). */
+  how?: string;
   atMs: number;
 }
 
@@ -157,6 +159,9 @@ export class FaultCluster {
       stdio: ['ignore', log, log],
     });
     closeSync(log);
+    child.once('exit', (code, signal) =>
+      this.lives.push({ name, event: 'exit', atMs: Date.now(), how: signal ?? `code ${String(code)}` }),
+    );
     this.processes.set(name, child);
     this.lives.push({ name, event: 'start', atMs: Date.now() });
   }
@@ -209,6 +214,15 @@ export class FaultCluster {
   }
 
   /** Ends every process (SIGCONT first, so a paused node can die), the proxies, Redis, the database and the network. */
+  /** Exits the harness did not cause (a crash), so far. */
+  crashes(): NodeLife[] {
+    return this.lives.filter(
+      (l) =>
+        l.event === 'exit' &&
+        !this.lives.some((k) => k.name === l.name && k.event === 'kill' && Math.abs(k.atMs - l.atMs) < 5_000),
+    );
+  }
+
   async stop(): Promise<void> {
     for (const name of this.names) this.processes.get(name)?.kill('SIGCONT');
     await Promise.all(this.names.map((n) => this.kill(n)));

@@ -164,13 +164,18 @@ describe('3 nodes', () => {
     ));
 
   test('SIGSTOP a node for 3× the heartbeat timeout', () =>
-    scenario('pause-node/3', nodes, 'SIGSTOP the leader for 4.5 s (3 × the 1.5 s heartbeat timeout), then SIGCONT', async (ctx) => {
-      const leader = ctx.leader() ?? 'beta';
-      ctx.cluster.pause(leader);
-      const heal = ctx.window(`SIGSTOP ${leader}`, [leader], () => ctx.cluster.resume(leader));
-      await ctx.sleep(3 * timing.heartbeatTimeoutMs);
-      await heal();
-    }));
+    scenario(
+      'pause-node/3',
+      nodes,
+      'SIGSTOP the leader for 4.5 s (3 × the 1.5 s heartbeat timeout), then SIGCONT',
+      async (ctx) => {
+        const leader = ctx.leader() ?? 'beta';
+        ctx.cluster.pause(leader);
+        const heal = ctx.window(`SIGSTOP ${leader}`, [leader], () => ctx.cluster.resume(leader));
+        await ctx.sleep(3 * timing.heartbeatTimeoutMs);
+        await heal();
+      },
+    ));
 
   test('PostgreSQL restart during ingest and mutations', () =>
     scenario('postgres-restart/3', nodes, 'every connection to PostgreSQL reset, refused for 3 s', async (ctx) => {

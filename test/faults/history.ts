@@ -109,6 +109,8 @@ export interface History {
   /** Spans a node was paused (SIGSTOP … SIGCONT): it holds leadership on paper but cannot act. */
   paused: LeaderSpan[];
   triggers: TriggerFiring[];
+  /** Node processes that exited without the harness killing them. */
+  crashes: { node: string; atMs: number; how: string }[];
   /** Trigger holds armed during the run (trigger id → when its condition started to hold). */
   epochIntervalMs: number;
   heartbeatTimeoutMs: number;

@@ -154,6 +154,7 @@ async function readHistory(cluster: FaultCluster, workload: Workload, faults: Fa
     storedOperations: new Map(stored.rows.map((r) => [r.operation_id, Number(r.n)])),
     faults,
     paused: pausedSpans(cluster),
+    crashes: cluster.crashes().map((c) => ({ node: c.name, atMs: c.atMs, how: c.how ?? '' })),
     triggers: triggers.rows.map((r) => ({
       triggerId: r.trigger_id ?? '',
       layer: r.layer ?? '',
@@ -170,7 +171,9 @@ function leaderSpans(cluster: FaultCluster): LeaderSpan[] {
   const spans: LeaderSpan[] = [];
   const end = Date.now();
   for (const { name, lines } of cluster.logs()) {
-    const deaths = cluster.lives.filter((l) => l.name === name && l.event === 'kill').map((l) => l.atMs);
+    const deaths = cluster.lives
+      .filter((l) => l.name === name && (l.event === 'kill' || l.event === 'exit'))
+      .map((l) => l.atMs);
     let from: number | undefined;
     for (const line of lines) {
       if (line.operation !== 'leader_election') continue;
@@ -187,8 +190,8 @@ function leaderSpans(cluster: FaultCluster): LeaderSpan[] {
     if (from !== undefined) spans.push({ node: name, fromMs: from, toMs: end });
     // A span that runs across a kill -9 ends at the kill: the log just stops.
     for (const s of spans.filter((x) => x.node === name)) {
-      const death = deaths.find((d) => d >= s.fromMs && d < s.toMs);
-      if (death !== undefined) s.toMs = death;
+      const death = Math.min(...deaths.filter((d) => d >= s.fromMs && d < s.toMs));
+      if (Number.isFinite(death)) s.toMs = death;
     }
   }
   return spans;

@@ -97,6 +97,7 @@ function cleanHistory(): History {
     faults: [{ fault: 'partition gamma', startMs: 2_000, healMs: 4_000, isolated: ['gamma'] }],
     paused: [],
     triggers: [],
+    crashes: [],
     epochIntervalMs: 1_000,
     heartbeatTimeoutMs: 800,
     convergeBoundMs: 10_000,
@@ -227,6 +228,12 @@ describe('the fault history checker', () => {
     expect(checkHistory(h).violations.map((v) => v.message)).toEqual([
       'r3-error-rate/R3 fired 2 times (at 2000, 3000)',
     ]);
+  });
+
+  test('a node process that exits by itself', () => {
+    const h = cleanHistory();
+    h.crashes = [{ node: 'beta', atMs: 2_100, how: 'code 1' }];
+    expect(checkHistory(h).violations).toEqual([{ check: 'crash', message: 'beta exited by itself at 2100 (code 1)' }]);
   });
 
   test('a partitioned node nobody reports, or reported too late', () => {
