@@ -44,11 +44,15 @@ export class FaultCluster {
     readonly dir: string,
     readonly clusterFile: string,
     readonly database: TestDatabase,
+    private readonly env: Record<string, string> = {},
   ) {
     this.redisPort = 20_000 + Math.floor(Math.random() * 20_000);
   }
 
-  static async start(names: readonly string[]): Promise<FaultCluster> {
+  static async start(
+    names: readonly string[],
+    options: { extraYaml?: string; env?: Record<string, string> } = {},
+  ): Promise<FaultCluster> {
     const net = new FaultNetwork(names);
     net.setUp();
     const dir = mkdtempSync(path.join(tmpdir(), 'triad-faults-'));
@@ -80,11 +84,12 @@ export class FaultCluster {
       `  interval: ${timing.epochIntervalMs}ms`,
       'tls:',
       '  dir: certs',
+      options.extraYaml ?? '',
     ].join('\n');
     const clusterFile = path.join(dir, 'cluster.yaml');
     writeFileSync(clusterFile, `${yaml}\n`);
     const database = await createTestDatabase();
-    const cluster = new FaultCluster(net, dir, clusterFile, database);
+    const cluster = new FaultCluster(net, dir, clusterFile, database, options.env ?? {});
     await cluster.startRedis();
     const pg = new URL(testDatabaseUrl);
     for (const name of names) {
@@ -155,6 +160,7 @@ export class FaultCluster {
         DATABASE_URL: withDatabase(`postgres://postgres@${proxy.host}:${proxy.port}/x`, this.database.name),
         REDIS_URL: `redis://${bridgeAddress}:${this.redisPort}`,
         TRIAD_LOG_LEVEL: 'info',
+        ...this.env,
       },
       stdio: ['ignore', log, log],
     });

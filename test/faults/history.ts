@@ -90,6 +90,7 @@ export interface FaultWindow {
 export interface TriggerFiring {
   triggerId: string;
   layer: string;
+  instance?: string;
   firedAtMs: number;
 }
 

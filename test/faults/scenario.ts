@@ -36,21 +36,30 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * the heal for convergence, then the history read back from PostgreSQL and the logs, checked. Every fault is undone
  * in `finally` (the network by deleting its namespaces), also when the script throws.
  */
+export interface ScenarioOptions {
+  cluster?: { extraYaml?: string; env?: Record<string, string> };
+  workload?: { operators?: number };
+  /** Runs once every node is ready, before the workload starts (e.g. layers to activate). */
+  prepare?: (cluster: FaultCluster) => Promise<void>;
+}
+
 export async function runScenario(
   name: string,
   nodes: readonly string[],
   faults: string,
   script: FaultScript,
+  options: ScenarioOptions = {},
 ): Promise<ScenarioResult> {
   const started = Date.now();
-  const cluster = await FaultCluster.start(nodes);
+  const cluster = await FaultCluster.start(nodes, options.cluster);
   const windows: FaultWindow[] = [];
   const heals: (() => Promise<void>)[] = [];
   const workload = new Workload(cluster);
   try {
     workload.startPolling();
     await waitUntil(() => nodes.every((n) => lastPoll(workload, n)?.ready === true), 45_000, 'every node ready');
-    workload.start();
+    await options.prepare?.(cluster);
+    workload.start(options.workload);
     await sleep(3_000);
     const ctx: ScenarioContext = {
       cluster,
@@ -130,9 +139,12 @@ async function readHistory(cluster: FaultCluster, workload: Workload, faults: Fa
     'SELECT operation_id::text, count(*) AS n FROM operation_history WHERE operation_id = ANY($1::uuid[]) GROUP BY operation_id',
     [ids],
   );
-  const triggers = await pool.query<{ trigger_id: string | null; layer: string | null; fired_at: Date }>(
-    'SELECT trigger_id, layer, fired_at FROM alert_history WHERE trigger_id IS NOT NULL',
-  );
+  const triggers = await pool.query<{
+    trigger_id: string | null;
+    layer: string | null;
+    instance: string | null;
+    fired_at: Date;
+  }>('SELECT trigger_id, layer, instance, fired_at FROM alert_history WHERE trigger_id IS NOT NULL');
   return {
     nodes: [...cluster.names],
     mutations: workload.mutations,
@@ -158,6 +170,7 @@ async function readHistory(cluster: FaultCluster, workload: Workload, faults: Fa
     triggers: triggers.rows.map((r) => ({
       triggerId: r.trigger_id ?? '',
       layer: r.layer ?? '',
+      ...(r.instance ? { instance: r.instance } : {}),
       firedAtMs: r.fired_at.getTime(),
     })),
     epochIntervalMs: timing.epochIntervalMs,
