@@ -288,14 +288,27 @@ function checkIngest(h: History, add: Add, f: Figures): void {
   }
 }
 
-/** 6: a rollback trigger fires at most once per hold: two firings of one trigger closer than a hold are one too many. */
+/**
+ * 6: a rollback trigger fires at most once per hold. One firing may write a row per instance it rolls back (same
+ * fired_at); two firings of a trigger on one layer and instance closer than its hold are one too many (a new leader
+ * repeating its predecessor's decision is the failure this looks for).
+ */
 function checkTriggers(h: History, add: Add): void {
-  const byTrigger = new Map<string, number[]>();
-  for (const t of h.triggers)
-    byTrigger.set(`${t.triggerId}/${t.layer}`, [...(byTrigger.get(`${t.triggerId}/${t.layer}`) ?? []), t.firedAtMs]);
-  for (const [trigger, times] of byTrigger) {
-    if (times.length > 1)
-      add('trigger-once', `${trigger} fired ${times.length} times (at ${times.sort((a, b) => a - b).join(', ')})`);
+  const byTrigger = new Map<string, Set<number>>();
+  for (const t of h.triggers) {
+    const key = `${t.triggerId}/${t.layer}${t.instance ? `/${t.instance}` : ''}`;
+    byTrigger.set(key, (byTrigger.get(key) ?? new Set()).add(t.firedAtMs));
+  }
+  for (const [trigger, set] of byTrigger) {
+    const times = [...set].sort((a, b) => a - b);
+    for (let i = 1; i < times.length; i++) {
+      if (times[i]! - times[i - 1]! < h.triggerHoldMs) {
+        add(
+          'trigger-once',
+          `${trigger} fired at ${times[i - 1]} and again at ${times[i]}, within one hold (${h.triggerHoldMs} ms)`,
+        );
+      }
+    }
   }
 }
 

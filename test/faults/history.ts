@@ -113,6 +113,8 @@ export interface History {
   /** Node processes that exited without the harness killing them. */
   crashes: { node: string; atMs: number; how: string }[];
   /** Trigger holds armed during the run (trigger id → when its condition started to hold). */
+  /** The shortest hold of the rollback triggers in force (two firings closer than this are a repeat). */
+  triggerHoldMs: number;
   epochIntervalMs: number;
   heartbeatTimeoutMs: number;
   /** How long after the last heal every node must be on the latest version and ready. */

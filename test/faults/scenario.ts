@@ -173,6 +173,8 @@ async function readHistory(cluster: FaultCluster, workload: Workload, faults: Fa
       ...(r.instance ? { instance: r.instance } : {}),
       firedAtMs: r.fired_at.getTime(),
     })),
+    // Demo profile: a hold is never shorter than the 4 s window (src/config/load.ts); production holds are longer.
+    triggerHoldMs: 4_000,
     epochIntervalMs: timing.epochIntervalMs,
     heartbeatTimeoutMs: timing.heartbeatTimeoutMs,
     convergeBoundMs: 15_000,

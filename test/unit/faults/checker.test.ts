@@ -98,6 +98,7 @@ function cleanHistory(): History {
     paused: [],
     triggers: [],
     crashes: [],
+    triggerHoldMs: 4_000,
     epochIntervalMs: 1_000,
     heartbeatTimeoutMs: 800,
     convergeBoundMs: 10_000,
@@ -219,15 +220,21 @@ describe('the fault history checker', () => {
     expect(failing(failed)).toEqual(['ingest']);
   });
 
-  test('a trigger that fires twice', () => {
+  test('a trigger that fires twice within one hold; one firing over several instances, or a later hold, is fine', () => {
     const h = cleanHistory();
     h.triggers = [
-      { triggerId: 'r3-error-rate', layer: 'R3', firedAtMs: 2_000 },
-      { triggerId: 'r3-error-rate', layer: 'R3', firedAtMs: 3_000 },
+      { triggerId: 'r3-error-rate', layer: 'R3', instance: 'gamma', firedAtMs: 2_000 },
+      { triggerId: 'r3-error-rate', layer: 'R3', instance: 'gamma', firedAtMs: 3_000 },
     ];
     expect(checkHistory(h).violations.map((v) => v.message)).toEqual([
-      'r3-error-rate/R3 fired 2 times (at 2000, 3000)',
+      'r3-error-rate/R3/gamma fired at 2000 and again at 3000, within one hold (4000 ms)',
     ]);
+    h.triggers = [
+      { triggerId: 'r3-error-rate', layer: 'R3', firedAtMs: 2_000 },
+      { triggerId: 'r3-error-rate', layer: 'R3', firedAtMs: 2_000 },
+      { triggerId: 'r3-error-rate', layer: 'R3', firedAtMs: 6_500 },
+    ];
+    expect(checkHistory(h).violations).toEqual([]);
   });
 
   test('a node process that exits by itself', () => {
