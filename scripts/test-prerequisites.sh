@@ -127,6 +127,9 @@ need ansible-playbook ansible-playbook -- ansible-core
 need chromium chromium -- chromium
 # ansible-lint --profile production runs over ansible/ in test/integration/ops/ansible.test.ts (offline: no galaxy).
 need ansible-lint ansible-lint -- ansible-lint
+# The fault suite (npm run test:faults): network namespaces and tc netem (iproute2), partitions with nftables.
+need 'ip, tc (iproute2)' ip tc -- iproute2
+need nft nft -- nftables
 
 if [ "$failed" != 0 ]; then
   echo 'test prerequisites: not met (see above); no suite was started' >&2

@@ -384,7 +384,16 @@ export function createNode(deps: NodeDeps): TriadNode {
           runtime.refreshMetrics();
         },
         log,
-        ...(https ? { tls: { ...https, requireClientCertificate: cluster.http.clientCertificates } } : {}),
+        // Bound calls, not a spread: the certificates are a class instance whose methods a spread would drop.
+        ...(https
+          ? {
+              tls: {
+                current: () => https.current(),
+                onChange: (listener: () => void) => https.onChange(listener),
+                requireClientCertificate: cluster.http.clientCertificates,
+              },
+            }
+          : {}),
         ...(nodeConsole ? { console: nodeConsole.handle } : {}),
       });
       try {

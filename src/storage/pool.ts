@@ -70,6 +70,14 @@ export function createPool(url: string, options: PoolOptions): StoragePool {
   pool.on('error', (err) => {
     options.log?.warn({ err, operation: 'storage_pool', target }, 'idle PostgreSQL connection lost');
   });
+  // pg-pool removes its own 'error' listener while a client is checked out, so a connection lost between two queries
+  // of a transaction emitted an unhandled 'error' and killed the node (found by the fault suite: PostgreSQL restarting
+  // under load). The caller still learns of it: its next query on that client fails, and the client is discarded.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => {
+      options.log?.warn({ err, operation: 'storage_pool', target }, 'PostgreSQL connection lost');
+    });
+  });
   return pool;
 }
 
