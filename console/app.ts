@@ -314,7 +314,7 @@ async function rolloutPanel(name: string): Promise<HTMLElement> {
       `waiting for: ${run.waitingFor.text}`,
     ),
   );
-  if (run.message) panel.append(h('p', {}, run.message));
+  if (run.message && run.message !== run.waitingFor.text) panel.append(h('p', {}, run.message));
   if (run.failure) panel.append(h('p', { class: 'error' }, `failure: ${JSON.stringify(run.failure)}`));
   panel.append(
     table(
