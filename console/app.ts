@@ -263,18 +263,169 @@ async function consensusPage(): Promise<HTMLElement> {
   );
 }
 
-// Rollout plans are being built on their own branch; this page is where their runs, steps, analysis and the
-// promote / approve / pause / abort buttons go once the domain API exists.
-function rollouts(): HTMLElement {
-  return h(
-    'section',
-    { 'data-testid': 'rollouts' },
-    h(
-      'p',
-      {},
-      'Rollout plans are not available in this version of triad yet. Use the layers matrix or the CLI to roll layers out.',
+/** Reasons typed on the rollouts page, per plan: a live refresh redraws the page and must not wipe them. */
+const rolloutReasons = new Map<string, string>();
+/** Which actions apply to a run in each status (the service refuses the others anyway). */
+const actionsFor: Record<string, string[]> = {
+  running: ['promote', 'pause', 'abort'],
+  paused: ['promote', 'abort'],
+  waiting_approval: ['approve', 'abort'],
+  aborted: ['retry'],
+};
+
+async function rollouts(): Promise<HTMLElement> {
+  const list = await api('rollouts');
+  const section = h('section', { 'data-testid': 'rollouts' });
+  if (list.plans.length === 0) {
+    section.append(h('p', {}, 'No rollout plans yet: triad rollout create -f plan.yaml; triad rollout start <name>.'));
+    return section;
+  }
+  section.append(
+    table(
+      ['plan', 'run', 'status', 'step', 'waiting for', 'started by'],
+      list.plans.map((p: Json) => [
+        p.name,
+        p.run ? `#${p.run.id}` : '—',
+        p.run ? h('span', { class: statusClass(p.run.status) }, p.run.status) : 'not started',
+        p.run ? `${Math.min(p.run.stepIndex + 1, p.run.stepCount)}/${p.run.stepCount}` : `${p.steps} steps`,
+        p.run ? p.run.waitingFor.text : '—',
+        p.run?.startedBy ?? '—',
+      ]),
+      { 'data-testid': 'rollout-list' },
     ),
   );
+  for (const p of list.plans as Json[]) if (p.run) section.append(await rolloutPanel(p.name));
+  return section;
+}
+
+const statusClass = (status: string) =>
+  status === 'completed' ? 'OK' : status === 'aborted' || status === 'aborting' ? 'FAIL' : 'WARN';
+
+async function rolloutPanel(name: string): Promise<HTMLElement> {
+  const r = await api(`rollout?name=${encodeURIComponent(name)}`);
+  const run = r.run as Json;
+  const panel = h(
+    'div',
+    { class: 'panel', 'data-testid': `rollout-${name}` },
+    h('h3', {}, `${name} · run #${run.id} · `, h('span', { class: statusClass(run.status) }, run.status)),
+    h(
+      'p',
+      { 'data-testid': `rollout-${name}-waiting`, 'data-kind': run.waitingFor.kind },
+      `waiting for: ${run.waitingFor.text}`,
+    ),
+  );
+  if (run.message && run.message !== run.waitingFor.text) panel.append(h('p', {}, run.message));
+  if (run.failure) panel.append(h('p', { class: 'error' }, `failure: ${JSON.stringify(run.failure)}`));
+  panel.append(
+    table(
+      ['#', 'kind', 'step', 'state', 'by', 'note', 'version'],
+      run.steps.map((s: Json) => {
+        const isCurrent = s.index === run.stepIndex && run.status !== 'completed' && run.status !== 'aborted';
+        return [
+          `${s.index + 1}${isCurrent ? ' ▶' : ''}`,
+          s.kind,
+          s.description,
+          h(
+            'span',
+            { class: s.status === 'completed' ? 'OK' : isCurrent ? 'WARN' : '' },
+            isCurrent ? run.status : s.status,
+          ),
+          s.actor ?? '—',
+          s.note ?? '—',
+          s.version === undefined ? '—' : `v${s.version}`,
+        ];
+      }),
+      { 'data-testid': `rollout-${name}-steps` },
+    ),
+  );
+  panel.append(h('h4', {}, 'analysis over time'), analysisView(r.measurements as Json[]));
+  if (session.role === 'operator') panel.append(rolloutActions(name, run));
+  panel.append(
+    h('h4', {}, 'events'),
+    table(
+      ['at (UTC)', 'event', 'message'],
+      (r.events as Json[])
+        .slice(-15)
+        .reverse()
+        .map((e) => [time(e.at), e.kind, e.message]),
+      { 'data-testid': `rollout-${name}-events` },
+    ),
+  );
+  return panel;
+}
+
+/** Each check's measurements as a row of coloured marks, oldest to newest, with the newest value in words. */
+function analysisView(measurements: Json[]): HTMLElement {
+  if (measurements.length === 0) return h('p', {}, 'no measurements yet');
+  const checks = new Map<string, Json[]>();
+  for (const m of measurements) {
+    const key = `${m.template}/${m.check}`;
+    checks.set(key, [...(checks.get(key) ?? []), m]);
+  }
+  return table(
+    ['check', 'last 40 (oldest → newest)', 'latest', 'value', 'at (UTC)', 'detail'],
+    [...checks.entries()].map(([key, ms]) => {
+      const last = ms[ms.length - 1]!;
+      return [
+        key,
+        h(
+          'span',
+          { class: 'marks' },
+          ...ms
+            .slice(-40)
+            .map((m) =>
+              h(
+                'span',
+                { class: `mark ${m.phase}`, title: `${time(m.at)} ${m.phase} ${m.value ?? ''} ${m.detail}` },
+                m.phase === 'PASS' ? '●' : m.phase === 'FAIL' ? '✕' : '○',
+              ),
+            ),
+        ),
+        h('span', { class: last.phase === 'PASS' ? 'OK' : last.phase === 'FAIL' ? 'FAIL' : 'WARN' }, last.phase),
+        last.value === null ? '—' : fmt(last.value, 4),
+        time(last.at),
+        last.detail,
+      ];
+    }),
+    { 'data-testid': 'rollout-analysis' },
+  );
+}
+
+function rolloutActions(name: string, run: Json): HTMLElement {
+  const actions = actionsFor[run.status] ?? [];
+  const box = h('div', { class: 'actions' });
+  if (actions.length === 0) return box;
+  const reason = h('input', {
+    type: 'text',
+    placeholder: 'reason (required)',
+    'data-testid': `rollout-${name}-reason`,
+    class: 'mutate',
+  }) as HTMLInputElement;
+  reason.value = rolloutReasons.get(name) ?? '';
+  reason.addEventListener('input', () => rolloutReasons.set(name, reason.value));
+  const out = h('p', { 'data-testid': `rollout-${name}-result` });
+  box.append(reason, ' ');
+  for (const action of actions) {
+    const b = h('button', { type: 'button', class: 'mutate', 'data-testid': `rollout-${name}-${action}` }, action);
+    b.addEventListener('click', () => {
+      out.textContent = 'working…';
+      out.className = '';
+      void api('rollout', { body: { plan: name, action, reason: reason.value } }).then(
+        (r) => {
+          rolloutReasons.delete(name);
+          out.textContent = `${action}: run #${r.id} is ${r.status}`;
+          void render();
+        },
+        (e: Error) => {
+          out.textContent = e.message;
+          out.className = 'error';
+        },
+      );
+    });
+    box.append(b, ' ');
+  }
+  box.append(out);
+  return box;
 }
 
 async function historyPage(): Promise<HTMLElement> {
@@ -457,10 +608,17 @@ function live(): void {
   }, 1_000);
   const refresh = (pages: Page[]) => {
     if (!pages.includes(current()) || pending !== undefined) return;
-    pending = window.setTimeout(() => {
+    const redraw = () => {
+      // Someone typing a reason keeps their cursor: the redraw waits until they leave the field.
+      const active = document.activeElement;
+      if (active instanceof HTMLInputElement && document.getElementById('page')!.contains(active)) {
+        pending = window.setTimeout(redraw, 500);
+        return;
+      }
       pending = undefined;
       void render();
-    }, 100);
+    };
+    pending = window.setTimeout(redraw, 100);
   };
   const connect = async () => {
     try {
@@ -482,7 +640,9 @@ function live(): void {
           delayMs = 500;
           set('live', 'live');
           if (type === 'version') refresh(['overview', 'matrix', 'history', 'alerts']);
-          if (type === 'epoch') refresh(['overview', 'consensus']);
+          // Epochs bring analysis measurements with them, so an open rollouts page follows them too.
+          if (type === 'epoch') refresh(['overview', 'consensus', 'rollouts']);
+          if (type === 'rollout') refresh(['rollouts', 'overview']);
         }
       }
       throw new Error('events: stream ended');

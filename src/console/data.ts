@@ -9,6 +9,7 @@ import {
   type MutationInput,
   type MutationResult,
 } from '../layer-manager/index.js';
+import type { Caller, Rollouts, RunView } from '../rollouts/index.js';
 import type { LayerFigure } from '../runtime/index.js';
 import type { AlertRow } from '../storage/index.js';
 import { newTraceId, TriadError } from '../shared/index.js';
@@ -24,7 +25,24 @@ export interface ConsoleApi {
   audit(): Promise<unknown>;
   alerts(): Promise<unknown>;
   mutate(input: MutationInput, options: { actor: string; reason: string; dryRun: boolean }): Promise<MutationResult>;
+  rollouts(): Promise<unknown>;
+  rollout(name: string): Promise<unknown>;
+  rolloutAction(
+    name: string,
+    action: RolloutAction,
+    options: { actor: string; reason: string; full: boolean },
+  ): Promise<RunView>;
 }
+
+/** What an operator may do to a run from the console: the CLI's commands of the same names. */
+export const rolloutActions = ['promote', 'approve', 'pause', 'abort', 'retry'] as const;
+export type RolloutAction = (typeof rolloutActions)[number];
+
+/** The rollouts domain API the console reads and acts through (the one the Rollouts gRPC edge calls). */
+export type ConsoleRollouts = Pick<
+  Rollouts,
+  'list' | 'history' | 'measurements' | 'eventsAfter' | 'promote' | 'approve' | 'pause' | 'abort' | 'retry'
+>;
 
 export interface ConsoleDataDeps {
   instance: string;
@@ -38,6 +56,7 @@ export interface ConsoleDataDeps {
   /** What each member has applied, as it answers (this node's own without a call). */
   instanceView: (instance: string) => Promise<InstanceView>;
   recentAlerts: (limit: number) => Promise<AlertRow[]>;
+  rollouts: ConsoleRollouts;
 }
 
 /** How many epochs the consensus page charts: a few minutes at the default interval. */
@@ -214,7 +233,69 @@ export function createConsoleData(deps: ConsoleDataDeps): ConsoleApi & { recordE
         correlationId: newTraceId(),
       });
     },
+    async rollouts() {
+      const list = await deps.rollouts.list();
+      return {
+        plans: list.map(({ plan, run }) => ({
+          name: plan.name,
+          description: plan.description ?? null,
+          steps: plan.steps.length,
+          minimumDurationMs: plan.minimumDurationMs,
+          run: run ? { ...run, waitingFor: waitingFor(run) } : null,
+        })),
+      };
+    },
+    async rollout(name) {
+      const [history, analysis] = await Promise.all([deps.rollouts.history(name), deps.rollouts.measurements(name)]);
+      const run = history.runs[0];
+      return {
+        name,
+        run: run ? { ...run, waitingFor: waitingFor(run) } : null,
+        // Earlier runs, newest first, for the record (an aborted run and its retry).
+        earlierRuns: history.runs.slice(1).map((r) => ({ id: r.id, status: r.status, startedAt: r.startedAt })),
+        measurements: analysis.measurements.map((m) => ({
+          stepIndex: m.stepIndex,
+          template: m.template,
+          check: m.check,
+          phase: m.phase,
+          value: m.value ?? null,
+          detail: m.detail,
+          at: m.measuredAt,
+        })),
+        events: history.events
+          .filter((e) => run === undefined || e.runId === run.id)
+          .map((e) => ({ id: e.id, kind: e.kind, stepIndex: e.stepIndex ?? null, message: e.message, at: e.at })),
+      };
+    },
+    rolloutAction(name, action, options) {
+      const caller: Caller = { actor: options.actor, correlationId: newTraceId() };
+      switch (action) {
+        case 'promote':
+          return deps.rollouts.promote(name, options.full, caller, options.reason);
+        case 'approve':
+          return deps.rollouts.approve(name, options.reason, caller);
+        case 'pause':
+          return deps.rollouts.pause(name, options.reason, caller);
+        case 'abort':
+          return deps.rollouts.abort(name, options.reason, caller);
+        case 'retry':
+          return deps.rollouts.retry(name, caller, options.reason);
+      }
+    },
   };
+}
+
+/**
+ * What a run waits for, in words the page shows: a human (approval, a pause), a deadline (a wait or a timed step), or
+ * nothing (it is working, or over).
+ */
+export function waitingFor(run: RunView): { kind: 'approval' | 'promote' | 'deadline' | 'none'; text: string } {
+  if (run.status === 'waiting_approval')
+    return { kind: 'approval', text: `approval of step ${run.stepIndex + 1}: ${run.currentStep ?? ''}`.trim() };
+  if (run.status === 'paused') return { kind: 'promote', text: run.message ?? 'paused: promote to go on' };
+  if (run.status === 'running' && run.deadline !== undefined)
+    return { kind: 'deadline', text: `step ${run.stepIndex + 1} until ${new Date(run.deadline).toISOString()}` };
+  return { kind: 'none', text: run.status === 'running' || run.status === 'aborting' ? 'working' : run.status };
 }
 
 async function activeRollbacks(rows: readonly AlertRow[], layers: Pick<Layers, 'latest'>): Promise<unknown[]> {

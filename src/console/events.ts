@@ -1,9 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import type { Clock } from '../shared/index.js';
 
-/** What the console pushes: a new desired-state version applied here, or a consensus epoch's outcome. */
+/** What the console pushes: a new desired-state version applied here, a consensus epoch's outcome, a rollout run event. */
 export type ConsoleEvent =
-  { type: 'version'; version: number } | { type: 'epoch'; epochId: string; error: number; converged: boolean };
+  | { type: 'version'; version: number }
+  | { type: 'epoch'; epochId: string; error: number; converged: boolean }
+  | { type: 'rollout'; runId: number; kind: string; message: string };
 
 /**
  * Server-Sent Events to the open consoles. SSE rather than a WebSocket: the stream is one-way (actions are plain

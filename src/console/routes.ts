@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { MutationInput } from '../layer-manager/index.js';
 import { asTriadError, errorKinds, TriadError, type Clock, type Logger } from '../shared/index.js';
-import type { ConsoleApi } from './data.js';
+import { rolloutActions, type ConsoleApi, type RolloutAction } from './data.js';
 import type { EventHub } from './events.js';
 import type { Session, Sessions } from './sessions.js';
 import { signInPage } from './sign-in-page.js';
@@ -143,6 +143,10 @@ export function createConsoleRoutes(deps: ConsoleRoutesDeps): ConsoleHandler {
         return api.audit();
       case 'alerts':
         return api.alerts();
+      case 'rollouts':
+        return api.rollouts();
+      case 'rollout':
+        return api.rollout(param(url, 'name'));
       default:
         throw new TriadError('NOT_FOUND', `no console API "${name.slice(0, 64)}"`);
     }
@@ -164,7 +168,7 @@ export function createConsoleRoutes(deps: ConsoleRoutesDeps): ConsoleHandler {
       res.end('{"ok":true}\n');
       return;
     }
-    if (route !== '/console/api/mutate')
+    if (route !== '/console/api/mutate' && route !== '/console/api/rollout')
       return json(res, 404, { error: { code: 'NOT_FOUND', message: `no console action ${route.slice(0, 100)}` } });
     if (session.role !== 'operator')
       return json(res, 403, {
@@ -173,6 +177,20 @@ export function createConsoleRoutes(deps: ConsoleRoutesDeps): ConsoleHandler {
     const body = await readJson(req);
     const reason = typeof body.reason === 'string' ? body.reason.trim() : '';
     if (!reason) throw new TriadError('INPUT_INVALID', 'a reason is required for every change made from the console');
+    if (route === '/console/api/rollout') {
+      // The run's own commands (triad rollout promote|approve|pause|abort|retry), checked before anything is read.
+      const action = body.action;
+      if (typeof action !== 'string' || !(rolloutActions as readonly string[]).includes(action))
+        throw new TriadError('INPUT_INVALID', `action must be one of ${rolloutActions.join(', ')}`);
+      if (typeof body.plan !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(body.plan))
+        throw new TriadError('INPUT_INVALID', 'plan must be a rollout plan name');
+      const run = await api.rolloutAction(body.plan, action as RolloutAction, {
+        actor: actorOf(session),
+        reason,
+        full: body.full === true,
+      });
+      return json(res, 200, run);
+    }
     const result = await api.mutate(body.mutation as MutationInput, {
       actor: actorOf(session),
       reason,

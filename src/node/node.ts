@@ -266,6 +266,7 @@ export function createNode(deps: NodeDeps): TriadNode {
               })
             : calls.instanceView(instance),
         recentAlerts: (limit) => alertHistoryStore.recent(pool, limit),
+        rollouts,
         clock,
         log,
         certsDir: deps.console.certsDir,

@@ -6,6 +6,7 @@ import {
   type AuditKey,
   withTransaction,
   type EventRow,
+  type MeasurementRow,
   type Queryable,
   type RolloutStore,
   type RunRow,
@@ -335,8 +336,26 @@ export function createRollouts(deps: RolloutsDeps) {
       const events = (await Promise.all(runs.map((r) => store.events(pool, r.id)))).flat().sort((a, b) => a.id - b.id);
       return { runs: await Promise.all(runs.map((r) => runView(pool, r))), events };
     },
+    /** Every stored measurement of a plan's newest run, oldest first (the last 200 per check): analysis over time. */
+    async measurements(name: string): Promise<{ runId?: number; measurements: MeasurementRow[] }> {
+      const run = await store.latestRun(pool, name);
+      if (!run) {
+        if (!(await store.plan(pool, name))) throw new TriadError('NOT_FOUND', `no rollout plan "${name}"`);
+        return { measurements: [] };
+      }
+      return { runId: run.id, measurements: await store.measurements(pool, run.id) };
+    },
+    /** Run events of every plan after `afterId`, oldest first; without one, only where the feed ends now. */
+    async eventsAfter(afterId: number | undefined, limit = 100): Promise<{ lastId: number; events: EventRow[] }> {
+      if (afterId === undefined) {
+        const { rows } = await pool.query<{ id: string }>('SELECT coalesce(max(id), 0) AS id FROM rollout_events');
+        return { lastId: Number(rows[0]?.id ?? 0), events: [] };
+      }
+      const events = await store.eventsAfter(pool, afterId, limit);
+      return { lastId: events.at(-1)?.id ?? afterId, events };
+    },
     /** Resumes a paused run; skips the current wait, pause or analysis; `full` skips every one left. */
-    async promote(name: string, full: boolean, caller: Caller): Promise<RunView> {
+    async promote(name: string, full: boolean, caller: Caller, reason?: string): Promise<RunView> {
       return withTransaction(pool, async (client) => {
         const run = await lockedRun(client, name);
         if (!['running', 'paused', 'waiting_approval'].includes(run.status)) refuse(run, 'promote');
@@ -360,6 +379,7 @@ export function createRollouts(deps: RolloutsDeps) {
           `triad rollout promote ${name}${full ? ' --full' : ''}`,
           { name, run_id: run.id, step: run.stepIndex, full },
           'promoted',
+          reason,
         );
         return runView(client, (await store.run(client, run.id)) as RunRow<Plan>);
       });
@@ -409,7 +429,7 @@ export function createRollouts(deps: RolloutsDeps) {
       });
     },
     /** A new run of an aborted plan, from its first step and the version in force now. */
-    async retry(name: string, caller: Caller): Promise<RunView> {
+    async retry(name: string, caller: Caller, reason?: string): Promise<RunView> {
       return withTransaction(pool, async (client) => {
         const run = await lockedRun(client, name);
         if (run.status !== 'aborted') refuse(run, 'retry (only an aborted run is retried)');
@@ -435,6 +455,7 @@ export function createRollouts(deps: RolloutsDeps) {
           `triad rollout retry ${name}`,
           { name, run_id: id, retry_of: run.id },
           `run #${id} started`,
+          reason,
         );
         return runView(client, next);
       });

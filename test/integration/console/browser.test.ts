@@ -83,13 +83,17 @@ describe('the operator console in a real browser', () => {
       'alerts',
       'events',
       'gates?layer=R1&instance=alpha',
+      'rollouts',
+      'rollout?name=cascade',
     ]) {
       const res = await fetch(`${base}/console/api/${name}`);
       expect(res.status, name).toBe(401);
       expect(await res.text()).not.toMatch(/R1|alpha|version/);
     }
-    const post = await fetch(`${base}/console/api/mutate`, { method: 'POST', body: '{}' });
-    expect(post.status).toBe(401);
+    for (const action of ['mutate', 'rollout']) {
+      const post = await fetch(`${base}/console/api/${action}`, { method: 'POST', body: '{}' });
+      expect(post.status, action).toBe(401);
+    }
     for (const page of ['/console/', '/console', '/console/assets/app.js', '/console/nothing']) {
       const res = await fetch(`${base}${page}`, { redirect: 'manual' });
       expect(res.status, page).toBe(303);
