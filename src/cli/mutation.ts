@@ -91,31 +91,8 @@ export async function runMutation(
   }
   const json = values.json === true;
   let reason = optionalString(values, 'reason') ?? '';
-  // Day-2 precheck before a real change (a dry run changes nothing, so it is not held up by one). Skipping it is
-  // allowed with a reason, which then says so in the version's history and its audit row.
-  if (hooks.precheck && values['dry-run'] !== true) {
-    if (values['skip-precheck'] === true) {
-      if (!reason) throw new TriadError('USAGE', '--skip-precheck needs --reason "…" (recorded in the audit log)');
-      reason = `precheck skipped: ${reason}`;
-    } else {
-      const failing = await hooks.precheck(values, io);
-      if (failing.length > 0) {
-        if (!json) {
-          io.stdout.write(
-            `precheck failed (nothing was changed):\n${formatTable(
-              ['CHECK', 'STATUS', 'VALUE', 'DETAIL'],
-              failing.map((r) => [r.id, r.status, r.value, r.detail ?? '']),
-            )}\n`,
-          );
-        }
-        throw new TriadError(
-          'PRECHECK_FAILED',
-          `precheck failed: ${failing.map((r) => `${r.id} (${r.value}${r.detail ? `: ${r.detail}` : ''})`).join(', ')}; fix it, or pass --skip-precheck --reason "…" (audited)`,
-          { details: { checks: failing } },
-        );
-      }
-    }
-  }
+  // Day-2 precheck before a real change (a dry run changes nothing, so it is not held up by one).
+  if (hooks.precheck && values['dry-run'] !== true) reason = await gateOnPrecheck(hooks.precheck, values, io, reason);
   const request: MutationRequest = {
     ...command,
     options: {
@@ -246,4 +223,35 @@ function indent(text: string): string {
     .split('\n')
     .map((l) => (l ? `  ${l}` : l))
     .join('\n');
+}
+
+/**
+ * Runs the cheap precheck before a change (activate-layers, rollout start) and refuses with the failing checks.
+ * Skipping it is allowed with a reason, which then says so in the history and the audit row: the reason returned.
+ */
+export async function gateOnPrecheck(
+  precheck: (values: ParsedValues, io: CliIO) => Promise<PrecheckFinding[]>,
+  values: ParsedValues,
+  io: CliIO,
+  reason: string,
+): Promise<string> {
+  if (values['skip-precheck'] === true) {
+    if (!reason) throw new TriadError('USAGE', '--skip-precheck needs --reason "…" (recorded in the audit log)');
+    return `precheck skipped: ${reason}`;
+  }
+  const failing = await precheck(values, io);
+  if (failing.length === 0) return reason;
+  if (values.json !== true) {
+    io.stdout.write(
+      `precheck failed (nothing was changed):\n${formatTable(
+        ['CHECK', 'STATUS', 'VALUE', 'DETAIL'],
+        failing.map((r) => [r.id, r.status, r.value, r.detail ?? '']),
+      )}\n`,
+    );
+  }
+  throw new TriadError(
+    'PRECHECK_FAILED',
+    `precheck failed: ${failing.map((r) => `${r.id} (${r.value}${r.detail ? `: ${r.detail}` : ''})`).join(', ')}; fix it, or pass --skip-precheck --reason "…" (audited)`,
+    { details: { checks: failing } },
+  );
 }

@@ -18,7 +18,9 @@ import {
   type Command,
   type ParsedValues,
 } from '../command.js';
+import { gateOnPrecheck } from '../mutation.js';
 import { formatTable } from '../table.js';
+import { activationPrecheck } from './precheck.js';
 
 interface Reply {
   status: string;
@@ -49,7 +51,8 @@ export const rolloutCommand: Command = {
   name: 'rollout',
   usage: [
     'triad rollout create -f plan.yaml [--analysis-dir DIR]',
-    '       triad rollout start|promote [--full]|pause|retry NAME',
+    '       triad rollout start NAME [--skip-precheck --reason "…"]',
+    '       triad rollout promote [--full]|pause|retry NAME',
     '       triad rollout approve|abort NAME --reason "…"',
     '       triad rollout status NAME [--watch] [--timeout D]',
     '       triad rollout list | history NAME',
@@ -66,6 +69,10 @@ export const rolloutCommand: Command = {
       description: "create: where the plan's analysis templates are (default: ../analysis beside the plan)",
     },
     full: { type: 'boolean', description: 'promote: skip every wait, pause, analysis and approval left' },
+    'skip-precheck': {
+      type: 'boolean',
+      description: 'start: do not run the precheck first (needs --reason; recorded in the audit log)',
+    },
     reason: { type: 'string', value: 'text', description: 'approve, abort (required), pause: why (audited)' },
     watch: {
       type: 'boolean',
@@ -154,10 +161,12 @@ export const rolloutCommand: Command = {
       case 'approve':
       case 'abort': {
         const method = action.charAt(0).toUpperCase() + action.slice(1);
-        const reason =
+        let reason =
           action === 'approve' || action === 'abort'
             ? requireString(values, 'reason', `rollout ${action}`)
             : (optionalString(values, 'reason') ?? '');
+        // A run changes the cluster from its first step: the same cheap precheck as activate-layers goes first.
+        if (action === 'start') reason = await gateOnPrecheck(activationPrecheck, values, io, reason);
         const reply = await call(values, io, method, { name: name(), full: values.full === true, reason, actor });
         const view = JSON.parse(reply.view_json) as RunView;
         if (values.json) writeJson(io, view);

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runTriad, TestCluster } from '../../fixtures/cluster.js';
 import { cliCertificateEnv } from '../../fixtures/grpc.js';
@@ -117,6 +120,26 @@ describe('triad precheck against a running cluster', () => {
     );
     expect(rows).toHaveLength(1);
     expect(rows[0]!.reason).toBe('precheck skipped: gamma is being replaced');
+  });
+
+  test('rollout start runs the same precheck: refused while a node is down, nothing started', async () => {
+    // gamma is still stopped. Creating a plan changes nothing in the cluster; starting a run would.
+    const dir = mkdtempSync(path.join(tmpdir(), 'triad-precheck-plan-'));
+    try {
+      const plan = path.join(dir, 'hold.yaml');
+      writeFileSync(plan, ['name: hold', 'steps:', '  - wait: { for: 60d }'].join('\n'));
+      expect((await triad('rollout', 'create', '-f', plan)).code).toBe(0);
+      const refused = await triad('rollout', 'start', 'hold');
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('[PRECHECK_FAILED] precheck failed: nodes_reachable (2/3 reachable: gamma: ');
+      const noReason = await triad('rollout', 'start', 'hold', '--skip-precheck');
+      expect(noReason.code).toBe(2);
+      expect(noReason.stderr).toContain('[USAGE] --skip-precheck needs --reason');
+      const runs = await cluster.db!.pool.query('SELECT id FROM rollout_runs');
+      expect(runs.rows).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('bad input is a usage error (exit 2) naming the valid check ids', async () => {
