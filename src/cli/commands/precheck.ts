@@ -35,7 +35,7 @@ import {
   openAlerts,
   probe,
 } from '../../storage/index.js';
-import { getState, loadCliConfig, withConnections } from '../cluster-client.js';
+import { getState, loadCliConfig, parseTarget, withConnections } from '../cluster-client.js';
 import {
   configOption,
   jsonOption,
@@ -210,14 +210,34 @@ export async function runPrecheck(
 
 const precheckStateDeadlineMs = 5_000;
 
+/**
+ * The nodes to check: the cluster config's, or with --target the node it names and the peers that node knows — the
+ * cluster the command itself will talk to, not the config beside the CLI.
+ */
+async function nodeAddresses(
+  connections: Parameters<typeof getState>[0],
+  config: TriadConfig,
+  values: ParsedValues,
+): Promise<{ name: string; address: string }[]> {
+  const target = optionalString(values, 'target');
+  if (target === undefined) {
+    return config.cluster.instances.map((i) => ({ name: i.name, address: `${i.host}:${i.grpcPort}` }));
+  }
+  const first = await getState(connections, parseTarget(target), precheckStateDeadlineMs);
+  return [
+    { name: first.instance, address: target },
+    ...first.peers.map((p) => ({ name: p.instance, address: p.address })),
+  ];
+}
+
 async function nodeFacts(config: TriadConfig, values: ParsedValues, io: CliIO): Promise<NodeFact[]> {
-  return withConnections(values, io, (connections) =>
+  return withConnections(values, io, async (connections) =>
     Promise.all(
-      config.cluster.instances.map(async (i): Promise<NodeFact> => {
+      (await nodeAddresses(connections, config, values)).map(async (i): Promise<NodeFact> => {
         const sentAt = io.clock.now();
         try {
           // 5 s, not the CLI's usual 2 s: a first TLS handshake to a busy node can take more, and a precheck is not hurried.
-          const state = await getState(connections, `${i.host}:${i.grpcPort}`, precheckStateDeadlineMs);
+          const state = await getState(connections, i.address, precheckStateDeadlineMs);
           const receivedAt = io.clock.now();
           // The node's clock when it answered: its start time plus its uptime, both read from the same clock.
           const nodeNow = state.started_at_ms + state.uptime_seconds * 1000;

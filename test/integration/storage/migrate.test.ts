@@ -22,6 +22,12 @@ const tables = [
   'instance_state',
   'operation_history',
   'performance_metrics',
+  'rollout_events',
+  'rollout_measurements',
+  'rollout_plans',
+  'rollout_runs',
+  'rollout_steps',
+  'rollout_webhook_deliveries',
   'schema_migrations',
 ];
 
