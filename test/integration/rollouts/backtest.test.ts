@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { BacktestResult } from '../../../src/rollouts/index.js';
 import { consensusMeasurementStore, type ConsensusMeasurementRow } from '../../../src/storage/index.js';
 import { runTriad } from '../../fixtures/cluster.js';
 import { createTestDatabase, type TestDatabase } from '../../fixtures/postgres.js';
@@ -100,25 +101,25 @@ describe('triad rollout backtest on stored history', () => {
     const r = await backtest('2025-05-01T12:00:00Z', '2025-05-01T13:30:00Z');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout);
+    const out = JSON.parse(r.stdout) as BacktestResult;
     expect(out.outcome).toBe('pass');
     // wait 30m, then 3 measurements 10 min apart: +30, +40, +50 min.
     expect(out.endedAt).toBe(start + 50 * minute);
-    expect(out.steps.map((s: { outcome: string }) => s.outcome)).toEqual(['applied', 'passed', 'assumed', 'passed']);
-    const analysis = out.steps[3];
-    expect(analysis.measurements.map((m: { phase: string; value: number }) => [m.phase, m.value])).toEqual([
+    expect(out.steps.map((s) => s.outcome)).toEqual(['applied', 'passed', 'assumed', 'passed']);
+    const analysis = out.steps[3]!;
+    expect(analysis.measurements.map((m) => [m.phase, m.value])).toEqual([
       ['PASS', 2.3],
       ['PASS', 2.3],
       ['PASS', 2.3],
     ]);
     // The wait step spans 12:00–12:30 inclusive: 31 one-minute buckets of 10 operations, one failed in each.
-    expect(out.steps[1].operations).toEqual({ total: 310, failed: 31 });
+    expect(out.steps[1]!.operations).toEqual({ total: 310, failed: 31 });
   });
 
   test('across the collapse it would abort at the analysis step with the measured value (exit 1)', async () => {
     const r = await backtest('2025-05-01T13:20:00Z', '2025-05-01T16:00:00Z');
     expect(r.code).toBe(1);
-    const out = JSON.parse(r.stdout);
+    const out = JSON.parse(r.stdout) as BacktestResult;
     expect(out.outcome).toBe('abort');
     expect(out.stop).toMatchObject({ step: 4, template: 'r3', check: 'beta', phase: 'FAIL', value: 1.4 });
     // The analysis starts at 13:50 (PASS), measures again at 14:00: the first reading after the collapse.
