@@ -18,3 +18,13 @@ export {
   webhookBody,
 } from './webhooks.js';
 export type { WebhookDeps, WebhookSender } from './webhooks.js';
+export { backtest, backtestExit } from './backtest.js';
+export type {
+  BacktestInput,
+  BacktestMeasurement,
+  BacktestOutcome,
+  BacktestResult,
+  BacktestStep,
+  HistoryEpoch,
+  OperationBucket,
+} from './backtest.js';

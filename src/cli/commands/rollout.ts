@@ -20,7 +20,9 @@ import {
 } from '../command.js';
 import { gateOnPrecheck } from '../mutation.js';
 import { formatTable } from '../table.js';
+import { databaseUrlOption } from './database-url.js';
 import { activationPrecheck } from './precheck.js';
+import { runBacktest } from './rollout-backtest.js';
 
 interface Reply {
   status: string;
@@ -40,6 +42,7 @@ const actions = [
   'retry',
   'list',
   'history',
+  'backtest',
 ] as const;
 type Action = (typeof actions)[number];
 const maxFileBytes = 60 * 1024;
@@ -56,13 +59,26 @@ export const rolloutCommand: Command = {
     '       triad rollout approve|abort NAME --reason "…"',
     '       triad rollout status NAME [--watch] [--timeout D]',
     '       triad rollout list | history NAME',
+    '       triad rollout backtest -f plan.yaml --from T1 [--to T2] [--database-url URL]',
   ].join('\n'),
   positionals: [
     { name: 'action', description: actions.join(', ') },
     { name: 'name', description: 'the plan (its `name:`)' },
   ],
   options: {
-    file: { type: 'string', short: 'f', value: 'plan.yaml', description: 'create: the plan file' },
+    file: { type: 'string', short: 'f', value: 'plan.yaml', description: 'create, backtest: the plan file' },
+    from: {
+      type: 'string',
+      value: 'time',
+      description: 'backtest: replay from this time (ISO 8601, or ago: -7d, -90m)',
+    },
+    to: {
+      type: 'string',
+      value: 'time',
+      description:
+        'backtest: the history ends here (default now); exit 0 would pass, 1 abort, 3 pause or too little history',
+    },
+    ...databaseUrlOption,
     'analysis-dir': {
       type: 'string',
       value: 'dir',
@@ -94,6 +110,7 @@ export const rolloutCommand: Command = {
     'triad rollout start cascade && triad rollout status cascade --watch',
     'triad rollout approve cascade --reason "stage 1 figures in band, go"',
     'triad rollout status cascade --timeout 30m --json   # CI: 0 done, 1 failed, 3 needs a human',
+    'triad rollout backtest -f config/rollouts/cascade.yaml --from -7d --json',
   ],
   async run(values, positionals, io) {
     const action = positionals[0] as Action | undefined;
@@ -154,6 +171,8 @@ export const rolloutCommand: Command = {
       }
       case 'status':
         return status(values, io, name());
+      case 'backtest':
+        return runBacktest(values, io, readPlanFiles(values, io, 'rollout backtest'));
       case 'start':
       case 'promote':
       case 'pause':
@@ -182,8 +201,12 @@ function wire(f: SourceFile) {
 }
 
 /** The plan file and the templates it names, read here so the stored plan never depends on files on the nodes. */
-function readPlanFiles(values: ParsedValues, io: CliIO): { plan: SourceFile; templates: SourceFile[] } {
-  const file = requireString(values, 'file', 'rollout create');
+function readPlanFiles(
+  values: ParsedValues,
+  io: CliIO,
+  command = 'rollout create',
+): { plan: SourceFile; templates: SourceFile[] } {
+  const file = requireString(values, 'file', command);
   const read = (f: string): SourceFile => {
     const absolute = path.resolve(io.cwd, f);
     if (!existsSync(absolute)) throw new TriadError('USAGE', `${f}: file not found`);
