@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { createGunzip, createGzip } from 'node:zlib';
 import type pg from 'pg';
 import { TriadError } from '../shared/index.js';
-import { migrate, readMigrations } from './migrate.js';
+import { migrateInTransaction, readMigrations } from './migrate.js';
 
 /**
  * triad's own logical backup: every table of the schema (not schema_migrations, which a restore rebuilds by running
@@ -268,13 +268,25 @@ export async function restoreDatabase(
   } finally {
     client.release();
   }
-  await migrate(pool, options.migrationsDir ? { dir: options.migrationsDir } : {});
   const tx = await pool.connect();
   let broken: Error | undefined;
   try {
     await tx.query('SET statement_timeout = 0');
     await tx.query('BEGIN');
+    await migrateInTransaction(tx, options.migrationsDir ? { dir: options.migrationsDir } : {});
+    // Nodes may still run against this database: nothing of theirs lands between the check above and the commit,
+    // and rows they wrote since that check (into an already migrated, empty database) are a refusal, not a merge.
+    await tx.query(`LOCK TABLE ${manifest.tables.map(quote).join(', ')} IN ACCESS EXCLUSIVE MODE`);
     if (options.force) await tx.query(`TRUNCATE ${manifest.tables.map(quote).join(', ')}`);
+    else {
+      const written = await nonEmptyTables(tx, manifest.tables);
+      if (written.length > 0) {
+        throw new TriadError(
+          'DATABASE_NOT_EMPTY',
+          `rows were written to ${written.join(', ')} while the restore began: stop the nodes, or pass --force --reason "…"`,
+        );
+      }
+    }
     const days = (manifest.operationDays ?? []).filter((d) => /^[0-9]{8}$/.test(d));
     if (days.length > 0) {
       await tx.query(`SELECT triad_ensure_operation_partition(to_date(d, 'YYYYMMDD')) FROM unnest($1::text[]) AS d`, [

@@ -125,6 +125,36 @@ export function planMigrations(files: readonly MigrationFile[], applied: readonl
  * processes migrating at once (two nodes starting, or `triad migrate` beside `triad up`) take turns and the second
  * finds nothing left to do. Idempotent.
  */
+const createSchemaMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version    integer PRIMARY KEY,
+  name       text NOT NULL,
+  checksum   text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)`;
+
+/**
+ * The pending migrations applied on a client already inside a transaction (`triad restore`): the schema appears with
+ * the rows loaded after it, at one commit, so a node still running against the database never sees empty tables to
+ * write into halfway through a restore. Returns how many were applied.
+ */
+export async function migrateInTransaction(client: pg.ClientBase, options: { dir?: string } = {}): Promise<number> {
+  await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKeys.migrations]);
+  await client.query(createSchemaMigrations);
+  const { rows } = await client.query<AppliedMigration>(
+    'SELECT version, name, checksum FROM schema_migrations ORDER BY version',
+  );
+  const plan = planMigrations(readMigrations(options.dir), rows);
+  for (const file of plan.pending) {
+    await client.query(file.sql);
+    await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+      file.version,
+      file.file,
+      file.checksum,
+    ]);
+  }
+  return plan.pending.length;
+}
+
 export async function migrate(pool: pg.Pool, options: MigrateOptions = {}): Promise<MigrateResult> {
   const { log } = options;
   const target = pool instanceof StoragePool ? pool.target : 'PostgreSQL';
@@ -135,12 +165,7 @@ export async function migrate(pool: pg.Pool, options: MigrateOptions = {}): Prom
     // Waiting for the lock, and a long migration, must not hit the pool's statement_timeout.
     await client.query('SET statement_timeout = 0');
     await client.query('SELECT pg_advisory_lock($1::bigint)', [lockKeys.migrations]);
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version    integer PRIMARY KEY,
-      name       text NOT NULL,
-      checksum   text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now()
-    )`);
+    await client.query(createSchemaMigrations);
     const { rows } = await client.query<AppliedMigration>(
       'SELECT version, name, checksum FROM schema_migrations ORDER BY version',
     );
