@@ -154,7 +154,7 @@ async function matrix(): Promise<HTMLElement> {
 }
 
 /** A check's verdict as the style's status classes (PASS shows as OK; UNKNOWN has its own, never OK's, colour). */
-function statusClass(status: string): string {
+function verdictClass(status: string): string {
   return status === 'PASS' ? 'OK' : ['OK', 'WARN', 'FAIL', 'UNKNOWN'].includes(status) ? status : 'FAIL';
 }
 
@@ -176,13 +176,13 @@ async function cellPanel(layer: string, instance: string, m: Json): Promise<HTML
           'health checks (check-health, last epoch ',
           time(now.atMs),
           '): ',
-          h('span', { class: statusClass(now.status) }, now.status),
+          h('span', { class: verdictClass(now.status) }, now.status),
         ),
         table(
           ['check', 'status', 'measured', 'threshold', 'samples'],
           (now.checks as Json[]).map((c) => [
             c.check,
-            h('span', { class: statusClass(c.status) }, c.status),
+            h('span', { class: verdictClass(c.status) }, c.status),
             c.measured,
             c.threshold,
             String(c.samples),
