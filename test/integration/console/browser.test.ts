@@ -171,8 +171,8 @@ describe('the operator console in a real browser', () => {
     const checks = page.getByTestId('health-checks');
     await checks.waitFor();
     // The page redraws after each epoch; wait until gamma's own R2 window has figures to judge.
-    const rows = () =>
-      checks.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+    // A row's innerText separates its cells with tabs.
+    const rows = async () => (await checks.locator('tbody tr').allInnerTexts()).map((row) => row.split('\t'));
     await expect
       .poll(rows, { timeout: 30_000, interval: 250 })
       .toContainEqual([
