@@ -205,6 +205,13 @@ describe('the operator console in a real browser', () => {
     await page.getByTestId('gate-checks').waitFor();
     await page.screenshot({ path: path.join(artifacts, 'viewer-cell-health.png'), fullPage: true });
 
+    const unknown = await page.request.get(`${base}/console/api/gates?layer=R9&instance=gamma`);
+    expect(unknown.status()).toBe(400);
+    expect(((await unknown.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: 'INPUT_INVALID',
+      message: expect.stringMatching(/unknown layer "R9"/),
+    });
+
     // An inactive cell has no health checks, only the dry run's gate checks.
     await page.getByTestId('cell-R3-gamma').click();
     await page.getByTestId('health-checks-none').waitFor();
