@@ -207,10 +207,9 @@ describe('the operator console in a real browser', () => {
 
     const unknown = await page.request.get(`${base}/console/api/gates?layer=R9&instance=gamma`);
     expect(unknown.status()).toBe(400);
-    expect(((await unknown.json()) as { error: { code: string; message: string } }).error).toMatchObject({
-      code: 'INPUT_INVALID',
-      message: expect.stringMatching(/unknown layer "R9"/),
-    });
+    const refused = ((await unknown.json()) as { error: { code: string; message: string } }).error;
+    expect(refused.code).toBe('INPUT_INVALID');
+    expect(refused.message).toMatch(/unknown layer "R9"/);
 
     // An inactive cell has no health checks, only the dry run's gate checks.
     await page.getByTestId('cell-R3-gamma').click();
