@@ -153,6 +153,11 @@ async function matrix(): Promise<HTMLElement> {
   return section;
 }
 
+/** A check's verdict as the style's status classes (PASS shows as OK; UNKNOWN has its own, never OK's, colour). */
+function verdictClass(status: string): string {
+  return status === 'PASS' ? 'OK' : ['OK', 'WARN', 'FAIL', 'UNKNOWN'].includes(status) ? status : 'FAIL';
+}
+
 async function cellPanel(layer: string, instance: string, m: Json): Promise<HTMLElement> {
   const cell = m.layers.find((l: Json) => l.layer === layer)?.cells.find((c: Json) => c.instance === instance);
   const panel = h('div', { class: 'panel', 'data-testid': 'cell-panel' }, h('h3', {}, `${layer} on ${instance}`));
@@ -161,11 +166,37 @@ async function cellPanel(layer: string, instance: string, m: Json): Promise<HTML
   );
   if ('error' in gates) panel.append(h('p', { class: 'error' }, String(gates.error)));
   else {
+    const now = gates.current as Json | null;
+    // Where the layer should run: check-health's judgement of this instance on the last epoch's figures.
+    if (now) {
+      panel.append(
+        h(
+          'p',
+          {},
+          'health checks (check-health, last epoch ',
+          time(now.atMs),
+          '): ',
+          h('span', { class: verdictClass(now.status) }, now.status),
+        ),
+        table(
+          ['check', 'status', 'measured', 'threshold', 'samples'],
+          (now.checks as Json[]).map((c) => [
+            c.check,
+            h('span', { class: verdictClass(c.status) }, c.status),
+            c.measured,
+            c.threshold,
+            String(c.samples),
+          ]),
+          { 'data-testid': 'health-checks' },
+        ),
+      );
+      if ((now.problems as string[]).length > 0) panel.append(h('p', {}, (now.problems as string[]).join('; ')));
+    } else panel.append(h('p', { 'data-testid': 'health-checks-none' }, 'not desired here: no health checks'));
     panel.append(
       h(
         'p',
         {},
-        `gate checks, measured now: ${gates.wouldPass ? 'activation would pass' : 'activation would be refused'}`,
+        `gate checks of activating here (dry run, measured now): ${gates.wouldPass ? 'activation would pass' : 'activation would be refused'}`,
       ),
     );
     panel.append(

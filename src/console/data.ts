@@ -1,4 +1,4 @@
-import type { LayerId, LayersConfig } from '../config/index.js';
+import { layerIds, type LayerId, type LayersConfig } from '../config/index.js';
 import type { EpochOutcome } from '../consensus/index.js';
 import type { ReadinessReport } from '../health/index.js';
 import {
@@ -147,12 +147,27 @@ export function createConsoleData(deps: ConsoleDataDeps): ConsoleApi & { recordE
       };
     },
     /**
-     * A cell's gate checks, measured now: the dry run of activating the layer there, which evaluates every gate and
-     * writes nothing (no version, no audit row), exactly as `activate-layers --dry-run` does.
+     * A cell's checks. `current`: where the layer should run, check-health's own judgement of that instance on the
+     * last epoch's figures (measured value, threshold, samples, verdict, and when) — the same per-instance rows
+     * `triad check-health --layers X` prints, recomputed on each read rather than stored. `checks`: the dry run of
+     * activating the layer there, which evaluates every gate and writes nothing (no version, no audit row), exactly as
+     * `activate-layers --dry-run` does; for an active cell it has little left to check.
      */
     async gates(layer, instance, actor) {
       if (!members.includes(instance))
         throw new TriadError('INPUT_INVALID', `unknown instance "${instance}" (instances: ${members.join(', ')})`);
+      if (!(layerIds as readonly string[]).includes(layer))
+        throw new TriadError('INPUT_INVALID', `unknown layer "${layer}" (layers: ${layerIds.join(', ')})`);
+      const health = await deps.layers.checkHealth([layer as LayerId]);
+      const judged = health.layers[0]?.instances.find((i) => i.instance === instance);
+      const current = judged
+        ? {
+            status: judged.status,
+            atMs: judged.atMs ?? null,
+            problems: judged.problems,
+            checks: judged.checks,
+          }
+        : null;
       try {
         const result = await deps.layers.mutate(
           deps.layers.parse({ kind: 'activate', layers: [layer], instances: [instance] }),
@@ -162,10 +177,17 @@ export function createConsoleData(deps: ConsoleDataDeps): ConsoleApi & { recordE
             dryRun: true,
           },
         );
-        return { layer, instance, checks: result.plan.checks, wouldPass: true, transitions: result.plan.transitions };
+        return {
+          layer,
+          instance,
+          current,
+          checks: result.plan.checks,
+          wouldPass: true,
+          transitions: result.plan.transitions,
+        };
       } catch (err) {
         if (err instanceof GateRefusedError)
-          return { layer, instance, checks: (err.details as { checks: unknown }).checks, wouldPass: false };
+          return { layer, instance, current, checks: (err.details as { checks: unknown }).checks, wouldPass: false };
         throw err;
       }
     },

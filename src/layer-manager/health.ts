@@ -22,6 +22,20 @@ export interface InstanceLayerHealth {
   samples: number;
   settled: boolean;
   problems: string[];
+  /** When the epoch these figures come from started (ms), if there was one. */
+  atMs?: number;
+  /** The verdict taken apart, one row per criterion, so a reader sees what was measured against what. */
+  checks: HealthCheck[];
+}
+
+/** One criterion of an instance's judgement: the measured value, what it is judged against, and the verdict. */
+export interface HealthCheck {
+  check: 'samples' | 'settled' | 'amplification' | 'error_rate';
+  /** UNKNOWN: not judged (no figure, too few samples, a window spanning a change). */
+  status: 'PASS' | 'WARN' | 'FAIL' | 'UNKNOWN';
+  measured: string;
+  threshold: string;
+  samples: number;
 }
 
 export interface LayerHealth {
@@ -185,24 +199,70 @@ function instanceHealth(
   limits: { errorRateFail: number; errorRateWarn: number },
 ): InstanceLayerHealth {
   const own = inputs.agreed?.instances[instance]?.[layer];
+  const samples = own?.samples ?? 0;
   const base = {
     instance,
     ...(own?.amplification !== undefined ? { amplification: own.amplification } : {}),
     ...(own?.errorRate !== undefined ? { errorRate: own.errorRate } : {}),
-    samples: own?.samples ?? 0,
+    samples,
     settled: own?.settled ?? false,
+    ...(inputs.agreed ? { atMs: inputs.agreed.at } : {}),
   };
+  const judgeable = own !== undefined && samples >= inputs.minSamples && own.settled;
+  // Each figure judged alone by the same judgeFigures as the verdict, so the rows can never disagree with it.
+  const verdict = (j: { status: Status }): HealthCheck['status'] => (j.status === 'OK' ? 'PASS' : j.status);
+  const checks: HealthCheck[] = [
+    {
+      check: 'samples',
+      status: samples >= inputs.minSamples ? 'PASS' : 'UNKNOWN',
+      measured: String(samples),
+      threshold: `≥ ${inputs.minSamples} operations`,
+      samples,
+    },
+    {
+      check: 'settled',
+      status: !own ? 'UNKNOWN' : own.settled ? 'PASS' : 'UNKNOWN',
+      measured: !own ? '-' : own.settled ? 'settled' : 'spans a change',
+      threshold: 'window settled',
+      samples,
+    },
+    ...(band
+      ? [
+          {
+            check: 'amplification' as const,
+            status:
+              judgeable && own.amplification !== undefined
+                ? verdict(judgeFigures(band, own.amplification, undefined, limits))
+                : ('UNKNOWN' as const),
+            measured: own?.amplification !== undefined ? own.amplification.toFixed(2) : '-',
+            threshold: `${band.acceptable[0]}–${band.acceptable[1]} (FAIL below ${band.alertBelow})`,
+            samples,
+          },
+        ]
+      : []),
+    {
+      check: 'error_rate',
+      status:
+        judgeable && own.errorRate !== undefined
+          ? verdict(judgeFigures(undefined, undefined, own.errorRate, limits))
+          : 'UNKNOWN',
+      measured: own?.errorRate !== undefined ? `${(own.errorRate * 100).toFixed(2)}%` : '-',
+      threshold: `< ${(limits.errorRateWarn * 100).toFixed(0)}% (FAIL above ${(limits.errorRateFail * 100).toFixed(0)}%)`,
+      samples,
+    },
+  ];
   const unknown = (why: string): InstanceLayerHealth => ({
     ...base,
     status: 'UNKNOWN',
     problems: [`${instance}: ${why}`],
+    checks,
   });
   if (!own || (own.amplification === undefined && own.errorRate === undefined)) return unknown('no figures yet');
   if (own.samples < inputs.minSamples)
     return unknown(`${own.samples} operations in the window, need ${inputs.minSamples} to judge`);
   if (!own.settled) return unknown('window spans a recent change: not judged until it turns over');
   const judged = judgeFigures(band, own.amplification, own.errorRate, limits, `${instance}: `);
-  return { ...base, ...judged };
+  return { ...base, ...judged, checks };
 }
 
 /** All six layers, or the ones asked for. */

@@ -23,6 +23,7 @@ export { appliedLayerNames, healthLayers, layerHealth } from './health.js';
 export type {
   HealthInputs,
   HealthReport,
+  HealthCheck,
   HealthStatus,
   InstanceLayerHealth,
   InstanceView,

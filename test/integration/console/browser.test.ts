@@ -57,7 +57,12 @@ describe('the operator console in a real browser', () => {
 
   beforeAll(async () => {
     mkdirSync(artifacts, { recursive: true });
-    cluster = await TestCluster.start();
+    // Synthetic traffic on the demo profile (short windows) so a cell's health checks have measured figures to show.
+    cluster = await TestCluster.start({
+      extraYaml:
+        'synthetic:\n  enabled: true\n  interval: 250ms\nruntime:\n  demo_window: 4s\nconsensus:\n  demo_interval: 500ms\n',
+      env: { TRIAD_PROFILE: 'demo' },
+    });
     base = `http://localhost:${cluster.instance('alpha').httpPort}`;
     await cluster.waitReady();
     await cluster.waitForEpoch();
@@ -157,6 +162,59 @@ describe('the operator console in a real browser', () => {
     const again = await fetch(url, { redirect: 'manual' });
     expect(again.status).toBe(401);
     expect(await again.text()).toContain('already used');
+  });
+
+  test("an active cell's panel shows its last health checks: measured values, thresholds, samples, verdicts", async () => {
+    const page = await signIn('viewer');
+    await page.goto(`${base}/console/#matrix`);
+    await page.getByTestId('cell-R2-gamma').click();
+    const checks = page.getByTestId('health-checks');
+    await checks.waitFor();
+    // The page redraws after each epoch; wait until gamma's own R2 window has figures to judge.
+    // A row's innerText separates its cells with tabs.
+    const rows = async () => (await checks.locator('tbody tr').allInnerTexts()).map((row) => row.split('\t'));
+    await expect
+      .poll(rows, { timeout: 30_000, interval: 250 })
+      .toContainEqual([
+        'amplification',
+        expect.stringMatching(/^(PASS|WARN|FAIL)$/),
+        expect.stringMatching(/^\d+\.\d{2}$/),
+        '1.85–2.3 (FAIL below 1.85)',
+        expect.stringMatching(/^[1-9]\d*$/),
+      ]);
+    const shown = await rows();
+    expect(shown.map((r) => r[0])).toEqual(['samples', 'settled', 'amplification', 'error_rate']);
+    expect(shown[0]).toEqual([
+      'samples',
+      'PASS',
+      expect.stringMatching(/^\d+$/),
+      expect.stringMatching(/^≥ \d+ operations$/),
+      shown[0]![2],
+    ]);
+    expect(shown[3]).toEqual([
+      'error_rate',
+      expect.stringMatching(/^(PASS|WARN|FAIL)$/),
+      expect.stringMatching(/^\d+\.\d{2}%$/),
+      '< 1% (FAIL above 5%)',
+      shown[0]![2],
+    ]);
+    expect(await page.getByTestId('cell-panel').textContent()).toMatch(
+      /health checks \(check-health, last epoch \d{4}-/,
+    );
+    // The dry run of activating it there is still shown below.
+    await page.getByTestId('gate-checks').waitFor();
+    await page.screenshot({ path: path.join(artifacts, 'viewer-cell-health.png'), fullPage: true });
+
+    const unknown = await page.request.get(`${base}/console/api/gates?layer=R9&instance=gamma`);
+    expect(unknown.status()).toBe(400);
+    const refused = ((await unknown.json()) as { error: { code: string; message: string } }).error;
+    expect(refused.code).toBe('INPUT_INVALID');
+    expect(refused.message).toMatch(/unknown layer "R9"/);
+
+    // An inactive cell has no health checks, only the dry run's gate checks.
+    await page.getByTestId('cell-R3-gamma').click();
+    await page.getByTestId('health-checks-none').waitFor();
+    expect(await page.getByTestId('gate-checks').locator('tbody tr').count()).toBeGreaterThan(0);
   });
 
   test('a viewer certificate cannot mint an operator session', async () => {

@@ -95,4 +95,26 @@ describe('check-health judges each instance on its own figures', () => {
     expect(r5.status).toBe('WARN');
     expect(r5.problems).toEqual(['the window spans a recent change on an instance: not judged until it turns over']);
   });
+
+  test('each instance row takes its verdict apart: measured value, threshold, samples and status per criterion', () => {
+    const report = layerHealth(inputs({ alpha: snapshot(4.95), beta: snapshot(6.2), gamma: snapshot(2.0, 5) }));
+    const byInstance = Object.fromEntries(report.layers[0]!.instances.map((i) => [i.instance, i]));
+    const rows = (instance: string) =>
+      byInstance[instance]!.checks.map((c) => [c.check, c.status, c.measured, c.threshold, c.samples]);
+    expect(byInstance.alpha!.atMs).toBe(now);
+    expect(rows('alpha')).toEqual([
+      ['samples', 'PASS', '40', '≥ 20 operations', 40],
+      ['settled', 'PASS', 'settled', 'window settled', 40],
+      ['amplification', 'PASS', '4.95', '4–5.9 (FAIL below 4)', 40],
+      ['error_rate', 'PASS', '0.00%', '< 1% (FAIL above 5%)', 40],
+    ]);
+    expect(rows('beta')[2]).toEqual(['amplification', 'WARN', '6.20', '4–5.9 (FAIL below 4)', 40]);
+    // Too few samples: the figure is shown but not judged, and the samples row says why.
+    expect(rows('gamma').map((r) => r.slice(0, 3))).toEqual([
+      ['samples', 'UNKNOWN', '5'],
+      ['settled', 'PASS', 'settled'],
+      ['amplification', 'UNKNOWN', '2.00'],
+      ['error_rate', 'UNKNOWN', '0.00%'],
+    ]);
+  });
 });
