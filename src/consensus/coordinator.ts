@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { TriadError, type Clock, type Logger } from '../shared/index.js';
 import { checkOutcome, checkReport, defaultLimits, type ConsensusLimits, type ConsensusRejection } from './checks.js';
 import { Mailbox } from './mailbox.js';
@@ -186,9 +186,10 @@ export class ConsensusCoordinator {
     // Snapshot first, so the plan can carry this node's round-0 value (see EpochParticipant.run).
     const snapshot = participants.includes(self) ? this.deps.participant.snapshot() : undefined;
     const plan: EpochPlan = {
-      // Random, so no one can send reports or outcomes for an epoch before its plan exists (36 characters, within
-      // the edge's epoch_id bound).
-      epochId: randomUUID(),
+      // Unpredictable (96 random bits), so no one can send reports or outcomes for an epoch before its plan exists;
+      // prefixed with the initiator (":" cannot occur in an instance name) so a stored epoch says who ran it. At most
+      // 32 + 1 + 24 characters, within the edge's epoch_id bound of 64.
+      epochId: `${self}:${randomBytes(12).toString('hex')}`,
       initiator: self,
       participants,
       edges: graph.edges,

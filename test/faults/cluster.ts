@@ -3,7 +3,7 @@ import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, r
 import { tmpdir } from 'node:os';
 import { Socket } from 'node:net';
 import path from 'node:path';
-import { ensureLocalCertificates } from '../../src/certs/index.js';
+import { auditKeyFileName, ensureAuditKey, ensureLocalCertificates } from '../../src/certs/index.js';
 import { repoRoot, triadBin } from '../fixtures/cluster.js';
 import { registerCertificates } from '../fixtures/grpc.js';
 import { createTestDatabase, testDatabaseUrl, withDatabase, type TestDatabase } from '../fixtures/postgres.js';
@@ -64,6 +64,8 @@ export class FaultCluster {
       instances: names.map((name) => ({ name, host: net.address(name) })),
       days: 1,
     });
+    // The audit chain's key beside the certificates, as `triad certs generate` makes it: no node starts without it.
+    ensureAuditKey(path.join(certsDir, auditKeyFileName));
     registerCertificates(
       names.map((n) => `${net.address(n)}:${grpcPort}`),
       certsDir,

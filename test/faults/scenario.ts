@@ -158,7 +158,8 @@ async function readHistory(cluster: FaultCluster, workload: Workload, faults: Fa
     })),
     epochs: epochs.rows.map((r) => ({
       epochId: r.epoch_id,
-      initiator: r.epoch_id.split('-')[0]!,
+      // The epoch id starts with its initiator: `<instance>:<random>` (src/consensus/coordinator.ts).
+      initiator: r.epoch_id.split(':')[0]!,
       measuredAtMs: r.measured_at.getTime(),
     })),
     forcedSyncs: workload.forcedSyncs,

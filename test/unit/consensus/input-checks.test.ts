@@ -31,7 +31,7 @@ describe('epoch ids', () => {
     const ids = new Set<string>();
     for (let i = 0; i < 5; i++) ids.add((await realEpoch(h)).epochId);
     expect(ids.size).toBe(5);
-    for (const id of ids) expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    for (const id of ids) expect(id).toMatch(/^alpha:[0-9a-f]{24}$/);
   });
 });
 
