@@ -1,6 +1,6 @@
 // A 3-member etcd (Debian's etcd-server) on loopback, for the reference figure the layer-activation benchmark puts
 // beside ours: a put, until every member serves it. Started and stopped by PID; data in a temp dir.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,6 +37,10 @@ async function post(port, route, body) {
 }
 
 export async function startEtcd() {
+  // Said before anything starts, instead of an unhandled spawn error halfway through a run.
+  if (spawnSync('etcd', ['--version']).error) {
+    throw new Error('etcd is not installed: the reference figure needs it (apt-get install -y etcd-server)');
+  }
   const ports = await freePorts(6);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'triad-etcd-'));
   const members = [0, 1, 2].map((i) => ({ name: `e${i}`, client: ports[2 * i], peer: ports[2 * i + 1] }));
